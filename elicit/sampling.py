@@ -1,0 +1,101 @@
+"""Requests to the served model: n samples in one request, misleading-hint requests, P(True).
+
+Self-random sampling asks for all ``n`` samples in ONE request so the server prefills the
+prompt once and decodes the samples as one batch; this is the main reason elicit is several
+times faster than one request per sample.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+
+from elicit.client import tokens_from_openai
+from elicit.signals import p_true_from_top_logprobs
+from elicit.types import TokenLogprob
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One generated text with its token logprobs (None when the model returned none)."""
+
+    text: str
+    tokens: list[TokenLogprob] | None
+    finish_reason: str | None
+
+
+def check_sampling(n: int, temperature: float, max_tokens: int) -> None:
+    """Reject settings that would fail late or silently, naming the argument."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n (samples per question) must be a positive integer, got {n!r}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
+
+
+def _generation(chat_generation: Any) -> Generation:
+    info = chat_generation.generation_info or {}
+    logprobs = info.get("logprobs") or chat_generation.message.response_metadata.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    text = chat_generation.message.content
+    return Generation(
+        text=text if isinstance(text, str) else str(text),
+        tokens=tokens_from_openai(content),
+        finish_reason=info.get("finish_reason"),
+    )
+
+
+async def agenerate(
+    llm: BaseChatModel,
+    messages: Sequence[BaseMessage],
+    *,
+    n: int,
+    temperature: float,
+    max_tokens: int,
+    stop: Sequence[str] | None = None,
+) -> list[Generation]:
+    """``n`` samples of one prompt in a single request (per-call settings; ``llm`` is not changed).
+
+    Chat models that cannot return several choices per request (anything not OpenAI-like)
+    would return one; then the remaining samples are requested concurrently instead.
+    """
+    check_sampling(n, temperature, max_tokens)
+    result = await llm.agenerate(
+        [list(messages)],
+        stop=list(stop) if stop else None,
+        n=n,
+        temperature=temperature,
+        max_tokens=max_tokens,
+    )
+    generations = [_generation(g) for g in result.generations[0]]
+    if 0 < len(generations) < n:
+        extra = await asyncio.gather(
+            *(llm.agenerate([list(messages)], stop=list(stop) if stop else None, temperature=temperature,
+                            max_tokens=max_tokens) for _ in range(n - len(generations)))
+        )  # fmt: skip
+        generations += [_generation(r.generations[0][0]) for r in extra]
+    return generations
+
+
+async def ap_true(llm: BaseChatModel, messages: Sequence[BaseMessage]) -> tuple[float | None, str | None]:
+    """P(True) of a self-evaluation prompt from the first generated token's top logprobs.
+
+    Returns (value, reason-if-missing): a model without logprobs, or whose top tokens hold
+    neither "True" nor "False", gives no P(True) rather than a made-up one.
+    """
+    [generation] = await agenerate(llm, messages, n=1, temperature=0.0, max_tokens=1)
+    if not generation.tokens:
+        return None, "the self-evaluation reply carried no logprobs"
+    first = generation.tokens[0]
+    top = dict(first.top_logprobs)
+    top.setdefault(first.token, first.logprob)
+    value = p_true_from_top_logprobs(top)
+    if value is None:
+        return None, f"neither True nor False among the self-evaluation's top tokens (got {first.token!r})"
+    return value, None

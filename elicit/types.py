@@ -1,0 +1,115 @@
+"""Pydantic data models shared by every stage of elicit.
+
+Everything a user gets back is one of these models, so results serialize the same way
+everywhere (``to_dict`` / JSONL) and can be re-scored later without a model call.
+Confidence values are probabilities in [0, 1]; higher means more likely correct.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible dict (what JSONL files and the proxy emit)."""
+        return self.model_dump(mode="json")
+
+
+class TokenLogprob(_Model):
+    """One generated token with its log-probability and the server's top alternatives."""
+
+    token: str
+    logprob: float
+    top_logprobs: dict[str, float] = Field(default_factory=dict)
+
+
+class Guess(_Model):
+    """One of the K candidates of a top-k prompt, with the probability the model gave it."""
+
+    answer: str
+    probability: float | None = None
+
+
+class Sample(_Model):
+    """One generation and what could be parsed from it.
+
+    The raw ``text`` is always kept: when ``parsed`` is False the sample still counts
+    (it is flagged, never dropped), and ``parse_error`` says what was missing.
+    """
+
+    text: str
+    strategy: str
+    answer: str | None = None
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    reasoning: str | None = None
+    guesses: list[Guess] = Field(default_factory=list)
+    step_confidences: list[float] = Field(default_factory=list)
+    parsed: bool = False
+    parse_error: str | None = None
+    hint: str | None = None
+    tokens: list[TokenLogprob] | None = None
+    finish_reason: str | None = None
+
+
+SIGNAL_NAMES: tuple[str, ...] = (
+    "verbal_mean",
+    "avg_conf",
+    "pair_rank",
+    "agreement",
+    "entropy",
+    "margin",
+    "answer_prob",
+    "answer_mean_prob",
+    "answer_min_prob",
+    "token_entropy",
+    "p_true",
+)
+"""Every signal elicit computes, in a fixed order (the fusion head's feature order)."""
+
+
+class Signals(_Model):
+    """Every confidence signal for one question, each in [0, 1] or None.
+
+    A None value always has an entry in ``missing`` saying why it could not be computed,
+    so a user can tell "the model gave no confidence" from "logprobs were off".
+    """
+
+    verbal_mean: float | None = Field(default=None, ge=0.0, le=1.0)
+    avg_conf: float | None = Field(default=None, ge=0.0, le=1.0)
+    pair_rank: float | None = Field(default=None, ge=0.0, le=1.0)
+    agreement: float | None = Field(default=None, ge=0.0, le=1.0)
+    entropy: float | None = Field(default=None, ge=0.0, le=1.0)
+    margin: float | None = Field(default=None, ge=0.0, le=1.0)
+    answer_prob: float | None = Field(default=None, ge=0.0, le=1.0)
+    answer_mean_prob: float | None = Field(default=None, ge=0.0, le=1.0)
+    answer_min_prob: float | None = Field(default=None, ge=0.0, le=1.0)
+    token_entropy: float | None = Field(default=None, ge=0.0, le=1.0)
+    p_true: float | None = Field(default=None, ge=0.0, le=1.0)
+    missing: dict[str, str] = Field(default_factory=dict)
+
+    def values(self) -> dict[str, float | None]:
+        """Signal name -> value, in ``SIGNAL_NAMES`` order."""
+        return {name: getattr(self, name) for name in SIGNAL_NAMES}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Values and reasons for missing ones, as plain JSON."""
+        return self.model_dump(mode="json")
+
+
+class Elicitation(_Model):
+    """The answer to one question with its confidence, every signal, and the samples behind them."""
+
+    question: str
+    answer: str | None
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    confidence_source: str = "default"
+    strategy: str
+    signals: Signals
+    samples: list[Sample] = Field(default_factory=list)
+    reference: Sample | None = None
+    timings: dict[str, float] = Field(default_factory=dict)

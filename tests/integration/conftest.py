@@ -1,0 +1,53 @@
+"""One real vLLM CPU server for the whole test session.
+
+The embedded model is materialized (once per machine, then cached) and served by a real
+vLLM process; every integration test talks to it over HTTP. Setting ``ELICIT_BASE_URL``
+reuses a server that is already running instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from elicit.client import chat_model
+from elicit.serving import BASE_URL_ENV, ServerHandle, VLLMServer, connect
+
+LOG_PATH = Path(__file__).resolve().parents[2] / "runs" / "test-vllm.log"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def server(request: pytest.FixtureRequest) -> Iterator[ServerHandle]:
+    base_url = os.environ.get(BASE_URL_ENV)
+    if base_url:
+        yield connect(base_url)
+        return
+    vllm = VLLMServer(log_path=LOG_PATH)
+    handle = vllm.start()
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        seconds = vllm.startup_seconds or 0.0
+        reporter.write_line(f"vLLM server for the tests: {handle.base_url}, ready in {seconds:.0f} s, log {LOG_PATH}")
+    try:
+        yield handle
+    finally:
+        vllm.stop()
+
+
+@pytest.fixture(scope="session")
+def server_log() -> Path:
+    return LOG_PATH
+
+
+@pytest.fixture(scope="session")
+def llm(server: ServerHandle):
+    return chat_model(server, top_logprobs=5)

@@ -1,0 +1,57 @@
+"""Server command, environment and error paths that need no running vLLM."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from elicit import serving
+from elicit.models import ModelRef
+
+
+def test_cpu_command_uses_float32_eager_and_logprobs(tmp_path):
+    command = serving.server_command(ModelRef(tmp_path, "m"), 8123, flavour="cpu")
+    assert command[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
+    joined = " ".join(command)
+    for flag in ("--dtype float32", "--enforce-eager", "--max-logprobs 20", "--port 8123", "--host 127.0.0.1"):
+        assert flag in joined
+    gpu = " ".join(serving.server_command(ModelRef(tmp_path, "m"), 8123, flavour="gpu"))
+    assert "--enforce-eager" not in gpu and "--dtype float32" not in gpu
+
+
+def test_cpu_environment_binds_all_cores_and_stays_offline():
+    env = serving.cpu_environment({"PATH": "/bin"})
+    assert env["VLLM_CPU_KVCACHE_SPACE"] == "1"
+    assert env["VLLM_CPU_OMP_THREADS_BIND"].startswith("0-") or env["VLLM_CPU_OMP_THREADS_BIND"] == "0-0"
+    assert env["HF_HUB_OFFLINE"] == "1"
+    assert serving.cpu_environment({"VLLM_CPU_KVCACHE_SPACE": "4"})["VLLM_CPU_KVCACHE_SPACE"] == "4"
+
+
+def test_missing_vllm_names_the_extra(monkeypatch):
+    monkeypatch.setattr(serving, "vllm_flavour", lambda: None)
+    with pytest.raises(serving.ServingError, match=r"elicit\[cpu\]"):
+        serving.VLLMServer().start()
+
+
+def test_port_in_use_is_reported(monkeypatch):
+    monkeypatch.setattr(serving, "vllm_flavour", lambda: "cpu")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert serving.port_in_use(port)
+        with pytest.raises(serving.ServingError, match=f"port {port} .* already in use"):
+            serving.VLLMServer(port=port).start()
+
+
+def test_unreachable_server_names_the_url():
+    port = serving.free_port()
+    with pytest.raises(serving.ServerUnreachable, match=f"127.0.0.1:{port}/v1/models"):
+        serving.connect(f"http://127.0.0.1:{port}")
+
+
+def test_stop_without_start_is_harmless():
+    server = serving.VLLMServer()
+    server.stop()
+    assert server.process is None
