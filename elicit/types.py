@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-compatible dict (what JSONL files and the proxy emit)."""
@@ -102,7 +102,10 @@ class Signals(_Model):
 
 
 class Elicitation(_Model):
-    """The answer to one question with its confidence, every signal, and the samples behind them."""
+    """The answer to one question with its confidence, every signal, and the samples behind them.
+
+    ``context`` holds the passages the question was answered from, if any (retrieval).
+    """
 
     question: str
     answer: str | None
@@ -112,4 +115,26 @@ class Elicitation(_Model):
     signals: Signals
     samples: list[Sample] = Field(default_factory=list)
     reference: Sample | None = None
+    context: list[str] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
+
+
+class EvalRecord(_Model):
+    """One evaluated question, one JSONL line: enough to fit, report and resume without re-asking.
+
+    Token logprobs of the samples are dropped by default: they dominate the file size and
+    every signal computed from them is already stored.
+    """
+
+    id: str
+    question: str
+    golds: list[str]
+    answer: str | None = None
+    correct: bool
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    signals: Signals = Field(default_factory=Signals)
+    strategy: str
+    n_samples: int
+    samples: list[Sample] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
     timings: dict[str, float] = Field(default_factory=dict)

@@ -99,7 +99,9 @@ class ConfidenceChain(Runnable[QuestionInput, Elicitation]):
 
     # -- generation ---------------------------------------------------------------------
 
-    async def _hinted(self, question: str, hint_pool: Sequence[str]) -> list[tuple[Generation, str]]:
+    async def _hinted(
+        self, question: str, hint_pool: Sequence[str], context: Sequence[str]
+    ) -> list[tuple[Generation, str]]:
         """One request per misleading hint, each suggesting a random wrong answer."""
         rng = random.Random(f"{self.seed}:{question}")
         hints = self.prompts.hint_sentences(hint_pool, self.n_samples, rng)
@@ -107,7 +109,7 @@ class ConfidenceChain(Runnable[QuestionInput, Elicitation]):
 
         async def one(hint: str) -> tuple[Generation, str]:
             async with semaphore:
-                messages = self.prompts.messages("hint", question, hint)
+                messages = self.prompts.messages("hint", question, hint, context)
                 [generation] = await agenerate(
                     self.llm, messages, n=1, temperature=self.temperature, max_tokens=self.max_tokens
                 )
@@ -115,11 +117,11 @@ class ConfidenceChain(Runnable[QuestionInput, Elicitation]):
 
         return list(await asyncio.gather(*(one(hint) for hint in hints)))
 
-    async def _generate(self, question: str, hint_pool: Sequence[str]) -> list[Sample]:
+    async def _generate(self, question: str, hint_pool: Sequence[str], context: Sequence[str]) -> list[Sample]:
         if self.strategy == "hint":
-            pairs = await self._hinted(question, hint_pool)
+            pairs = await self._hinted(question, hint_pool, context)
         else:
-            messages = self.prompts.messages(self.strategy, question)
+            messages = self.prompts.messages(self.strategy, question, context=context)
             generations = await agenerate(
                 self.llm, messages, n=self.n_samples, temperature=self.temperature, max_tokens=self.max_tokens
             )
@@ -129,11 +131,11 @@ class ConfidenceChain(Runnable[QuestionInput, Elicitation]):
             for g, hint in pairs
         ]
 
-    async def _reference(self, question: str) -> Sample:
+    async def _reference(self, question: str, context: Sequence[str]) -> Sample:
         strategy = "vanilla" if self.strategy == "hint" else self.strategy
         [generation] = await agenerate(
             self.llm,
-            self.prompts.messages(strategy, question),
+            self.prompts.messages(strategy, question, context=context),
             n=1,
             temperature=0.0,
             max_tokens=self.max_tokens,
@@ -187,14 +189,22 @@ class ConfidenceChain(Runnable[QuestionInput, Elicitation]):
     # -- Runnable interface -----------------------------------------------------------------
 
     async def ainvoke(self, input: QuestionInput, config: RunnableConfig | None = None, **kwargs: Any) -> Elicitation:
-        """Answer one question with its confidence; ``input`` may carry its own "hint_pool"."""
+        """Answer one question with its confidence.
+
+        A mapping input may also carry "hint_pool" (wrong answers for misleading hints) and
+        "context" (passages to answer from, e.g. retrieved ones).
+        """
         question = question_text(input)
-        hint_pool = input.get("hint_pool", self.hint_pool) if isinstance(input, Mapping) else self.hint_pool
+        extras = input if isinstance(input, Mapping) else {}
+        hint_pool = extras.get("hint_pool", self.hint_pool)
+        context = list(extras.get("context", ()))
         started = time.perf_counter()
         if self.reference:
-            samples, reference = await asyncio.gather(self._generate(question, hint_pool), self._reference(question))
+            samples, reference = await asyncio.gather(
+                self._generate(question, hint_pool, context), self._reference(question, context)
+            )
         else:
-            samples, reference = await self._generate(question, hint_pool), None
+            samples, reference = await self._generate(question, hint_pool, context), None
         generated = time.perf_counter()
         answer = reference.answer if reference is not None and reference.answer else majority_answer(samples)
         p_true: float | None = None
@@ -210,7 +220,9 @@ class ConfidenceChain(Runnable[QuestionInput, Elicitation]):
             "p_true_s": finished - generated,
             "total_s": finished - started,
         }
-        return self._finish(question, samples, answer, p_true, reason, reference, timings)
+        result = self._finish(question, samples, answer, p_true, reason, reference, timings)
+        result.context = context
+        return result
 
     def invoke(self, input: QuestionInput, config: RunnableConfig | None = None, **kwargs: Any) -> Elicitation:
         """Synchronous twin of :meth:`ainvoke` (runs on elicit's background event loop)."""

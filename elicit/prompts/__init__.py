@@ -4,7 +4,7 @@ Each strategy is a system instruction plus few-shot turns rendered in that strat
 format: a 135M model never follows an ``Answer: / Confidence:`` format zero-shot, but does
 with two examples. Users override any template by giving a folder holding files of the same
 names (``vanilla.txt``, ``cot.txt``, ``topk.txt``, ``multistep.txt``, ``self_eval.txt``,
-``hints.json``, ``examples.json``).
+``context.txt``, ``hints.json``, ``examples.json``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class Example:
     answer: str
     confidence: int
     explanation: str
+    passage: str = ""
     guesses: list[tuple[str, float]] = field(default_factory=list)
     steps: list[tuple[str, int]] = field(default_factory=list)
 
@@ -86,6 +87,7 @@ class PromptSet:
             raise ValueError("hints.json must be a non-empty list of templates that each contain {hint}")
         self._templates = {name: self._read(f"{name}.txt") for name in ("vanilla", "cot", "topk", "multistep")}
         self._self_eval = self._read("self_eval.txt")
+        self._context = self._read("context.txt")
 
     def _read(self, name: str) -> str:
         """A template file: the user's folder first, then the built-in one."""
@@ -99,17 +101,31 @@ class PromptSet:
         template = self._templates["vanilla" if strategy == "hint" else strategy]
         return template.format(k=self.k, format=topk_format(self.k)).strip()
 
-    def messages(self, strategy: str, question: str, hint: str | None = None) -> list[BaseMessage]:
-        """System instruction, few-shot turns, then the question (with a hint sentence if given)."""
+    def messages(
+        self, strategy: str, question: str, hint: str | None = None, context: Sequence[str] = ()
+    ) -> list[BaseMessage]:
+        """System instruction, few-shot turns, then the question.
+
+        A misleading ``hint`` sentence is appended to the question; retrieved ``context``
+        passages are put before it, numbered. With context, each few-shot example shows its
+        own passage too: without that, a small model copies the examples' answers instead of
+        reading the passages.
+        """
         check_strategy(strategy)
         messages: list[BaseMessage] = [SystemMessage(content=self.instruction(strategy))]
         for example in self.examples:
-            messages += [
-                HumanMessage(content=example.question),
-                AIMessage(content=render_answer(strategy, example, self.k)),
-            ]
-        messages.append(HumanMessage(content=f"{question} {hint}" if hint else question))
+            shown = [example.passage] if context and example.passage else ()
+            reply = render_answer(strategy, example, self.k)
+            messages += [HumanMessage(content=self._ask(example.question, shown)), AIMessage(content=reply)]
+        messages.append(HumanMessage(content=self._ask(f"{question} {hint}" if hint else question, context)))
         return messages
+
+    def _ask(self, question: str, context: Sequence[str]) -> str:
+        """A user turn: the question alone, or numbered passages then the question."""
+        if not context:
+            return question
+        passages = "\n".join(f"[{i}] {passage}" for i, passage in enumerate(context, start=1))
+        return self._context.format(passages=passages, question=question).strip()
 
     def hint_sentences(self, distractors: Sequence[str], count: int, rng: random.Random) -> list[str]:
         """``count`` misleading sentences, each suggesting a randomly drawn wrong answer."""

@@ -1,0 +1,75 @@
+"""``elicit ask``: one answer with its confidence and every signal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from elicit.chains import ConfidenceChain
+from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, pct, server_for
+from elicit.client import chat_model
+from elicit.fusion import FusionHead
+from elicit.prompts import STRATEGIES
+from elicit.types import Elicitation
+
+
+def _signal_table(elicitation: Elicitation) -> Table:
+    table = Table(title=f"answer: {elicitation.answer!r}   confidence: {pct(elicitation.confidence)} "
+                  f"({elicitation.confidence_source})")  # fmt: skip
+    table.add_column("signal")
+    table.add_column("value", justify="right")
+    table.add_column("why missing", style="dim")
+    for name, value in elicitation.signals.values().items():
+        table.add_row(name, pct(value), elicitation.signals.missing.get(name, ""))
+    return table
+
+
+def _sample_table(elicitation: Elicitation) -> Table:
+    table = Table(title="samples")
+    for column in ("#", "answer", "verbal", "parsed", "raw text"):
+        table.add_column(column)
+    for i, sample in enumerate(elicitation.samples, start=1):
+        flag = "yes" if sample.parsed and not sample.parse_error else (sample.parse_error or "no")
+        table.add_row(str(i), sample.answer or "-", pct(sample.confidence), flag, sample.text.replace("\n", " | ")[:70])
+    return table
+
+
+@app.command("ask")
+def ask(
+    question: Annotated[str, typer.Argument(help="The question to answer.")],
+    strategy: Annotated[str, typer.Option(help=f"Prompt strategy: {', '.join(STRATEGIES)}.")] = "vanilla",
+    samples: Annotated[int, typer.Option(help="Samples per question (one request).")] = 5,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
+    max_tokens: Annotated[int, typer.Option(help="Tokens per sample.")] = 64,
+    hint: Annotated[
+        list[str] | None, typer.Option(help="Wrong answers for misleading hints (strategy 'hint').")
+    ] = None,
+    fusion: Annotated[Path | None, typer.Option(help="A fitted fusion head (JSON) for the confidence.")] = None,
+    show_samples: Annotated[bool, typer.Option(help="Print every sample.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+) -> None:
+    """Answer a question with its confidence and every signal."""
+    try:
+        head = FusionHead.load(fusion) if fusion else None
+        with server_for(model, base_url) as handle:
+            chain = ConfidenceChain(
+                chat_model(handle), strategy=strategy, n_samples=samples, temperature=temperature,
+                max_tokens=max_tokens, hint_pool=hint or (), fusion=head,
+            )  # fmt: skip
+            result = chain.invoke(question)
+    except ValueError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        console.print_json(json.dumps(result.to_dict()))
+        return
+    console.print(_signal_table(result))
+    if show_samples:
+        console.print(_sample_table(result))
+    console.print(f"[dim]{result.timings['total_s']:.1f} s[/dim]")
+

@@ -1,0 +1,48 @@
+"""What every ``elicit`` command shares: the Typer app, the console, server options."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from elicit import models
+from elicit.serving import BASE_URL_ENV, ServerHandle, ServingError, serve
+
+app = typer.Typer(help="How much to trust an LLM's answer.", no_args_is_help=True, add_completion=False)
+console = Console()
+
+ModelOption = Annotated[
+    str | None,
+    typer.Option(help="Local HF model folder or cached model id (default: the embedded SmolLM2-135M-Instruct)."),
+]
+BaseUrlOption = Annotated[
+    str | None,
+    typer.Option(envvar=BASE_URL_ENV, help="Use a running OpenAI-compatible server instead of starting vLLM."),
+]
+
+
+def fail(exc: Exception) -> typer.Exit:
+    """Show an expected error as one red line (no traceback) and exit with status 2."""
+    console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(2)
+
+
+def pct(value: float | None) -> str:
+    """A probability as a percentage, '-' when missing."""
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+@contextmanager
+def server_for(model: str | None, base_url: str | None) -> Iterator[ServerHandle]:
+    """A server for one command, with errors shown as one clear line instead of a traceback."""
+    try:
+        if base_url is None:
+            console.print("[dim]starting a local vLLM server (about a minute on CPU)...[/dim]")
+        with serve(model, base_url=base_url) as handle:
+            yield handle
+    except (ServingError, models.ModelError) as exc:
+        raise fail(exc) from exc

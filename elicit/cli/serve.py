@@ -1,0 +1,65 @@
+"""``elicit models ...`` and ``elicit serve``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from elicit import models
+from elicit.cli.common import ModelOption, app, console, fail
+from elicit.serving import BASE_URL_ENV, ServingError, VLLMServer
+
+models_app = typer.Typer(help="The embedded default model.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("materialize")
+def models_materialize(
+    force: Annotated[bool, typer.Option(help="Rebuild even if a verified copy exists.")] = False,
+) -> None:
+    """Build the embedded model's safetensors folder (once) and print where it is."""
+    started = time.perf_counter()
+    try:
+        path = models.materialize_default(force=force)
+    except models.ModelError as exc:
+        raise fail(exc) from exc
+    console.print(f"{path}  ({time.perf_counter() - started:.1f} s)")
+
+
+@models_app.command("info")
+def models_info() -> None:
+    """Show the embedded model's cache folder and manifest."""
+    path = models.default_model_dir()
+    manifest = models.read_manifest(path)
+    console.print(f"folder: {path}")
+    console.print(
+        json.dumps(manifest, indent=2) if manifest else "not materialized yet: run `elicit models materialize`"
+    )
+
+
+@app.command("serve")
+def serve_command(
+    model: ModelOption = None,
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None,
+    log: Annotated[Path | None, typer.Option(help="Server log file.")] = None,
+) -> None:
+    """Start a vLLM server for the model and keep it running until Ctrl-C."""
+    server = VLLMServer(model, port=port, log_path=log)
+    try:
+        handle = server.start()
+    except (ServingError, models.ModelError) as exc:
+        raise fail(exc) from exc
+    console.print(f"serving {handle.model_name} at {handle.base_url} (ready in {server.startup_seconds:.0f} s)")
+    console.print(f"use it with: export {BASE_URL_ENV}={handle.base_url}   log: {server.log_path}")
+    try:
+        while server.process is not None and server.process.poll() is None:
+            time.sleep(1.0)
+        console.print(f"[red]the server stopped; see {server.log_path}[/red]")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
