@@ -25,22 +25,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+_started: list[str] = []
+
+
 @pytest.fixture(scope="session")
-def server(request: pytest.FixtureRequest) -> Iterator[ServerHandle]:
+def server() -> Iterator[ServerHandle]:
     base_url = os.environ.get(BASE_URL_ENV)
     if base_url:
         yield connect(base_url)
         return
     vllm = VLLMServer(log_path=LOG_PATH)
     handle = vllm.start()
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        seconds = vllm.startup_seconds or 0.0
-        reporter.write_line(f"vLLM server for the tests: {handle.base_url}, ready in {seconds:.0f} s, log {LOG_PATH}")
+    engine = next((line for line in LOG_PATH.read_text().splitlines() if "Initializing a V1 LLM engine" in line), "")
+    _started.append(
+        f"{handle.base_url}, ready in {vllm.startup_seconds or 0.0:.0f} s, log {LOG_PATH}\n  {engine[:160]}"
+    )
     try:
         yield handle
     finally:
         vllm.stop()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say in the test output that a real vLLM server was started, and where its log is."""
+    for line in _started:
+        terminalreporter.write_line(f"vLLM server started for the integration tests: {line}")
 
 
 @pytest.fixture(scope="session")
