@@ -76,9 +76,8 @@ def test_fit_and_report_commands_write_head_and_report(tmp_path):
     assert "agreement" in head.features
     assert (tmp_path / "fit" / "report.html").is_file()
     assert json.loads((tmp_path / "fit" / "report.json").read_text())["rows"]
-    reported = runner.invoke(
-        app, ["report", str(records), "--out", str(tmp_path / "rep"), "--head", str(tmp_path / "fit" / "fusion-head.json")]
-    )
+    head_file = str(tmp_path / "fit" / "fusion-head.json")
+    reported = runner.invoke(app, ["report", str(records), "--out", str(tmp_path / "rep"), "--head", head_file])
     assert reported.exit_code == 0, reported.output
     assert "fused" in (tmp_path / "rep" / "report.html").read_text()
 
