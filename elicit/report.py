@@ -84,6 +84,25 @@ FIGURE_FILES = {
     "risk_coverage": "risk_coverage.png",
 }
 
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { padding: 0.3em 0.7em; border-bottom: 1px solid #ddd; text-align: right; }
+th { background: #f3f3f3; }
+td:first-child, th:first-child { text-align: left; }
+table.meta td, table.meta th { text-align: left; }
+figure { margin: 1.5em 0; }
+figcaption { color: #555; font-size: 0.9em; }
+img { max-width: 100%; }
+"""
+
+FIGURE_CAPTIONS = {
+    "reliability": "Reliability diagrams: accuracy per confidence bin (bin counts above the bars); "
+    "bars on the diagonal are calibrated, below it overconfident.",
+    "histograms": "Confidence of correct and wrong answers: the less they overlap, the better the ranking.",
+    "risk_coverage": "Error rate of the answers kept when abstaining on the least confident ones.",
+}
+
 
 def _score_vector(name: str, values: ArrayLike, n_questions: int) -> NDArray[np.float64]:
     try:
@@ -310,26 +329,6 @@ def _html_cell(key: str, value: Any, best: Mapping[str, float]) -> str:
 def _meta_text(value: Any) -> str:
     """Containers as JSON (readable and unambiguous), everything else as its plain str."""
     return json.dumps(value, default=str) if isinstance(value, Mapping | list | tuple) else str(value)
-
-
-CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
-th, td { padding: 0.3em 0.7em; border-bottom: 1px solid #ddd; text-align: right; }
-th { background: #f3f3f3; }
-td:first-child, th:first-child { text-align: left; }
-table.meta td, table.meta th { text-align: left; }
-figure { margin: 1.5em 0; }
-figcaption { color: #555; font-size: 0.9em; }
-img { max-width: 100%; }
-"""
-
-FIGURE_CAPTIONS = {
-    "reliability": "Reliability diagrams: accuracy per confidence bin (bin counts above the bars); "
-    "bars on the diagonal are calibrated, below it overconfident.",
-    "histograms": "Confidence of correct and wrong answers: the less they overlap, the better the ranking.",
-    "risk_coverage": "Error rate of the answers kept when abstaining on the least confident ones.",
-}
 
 
 def _html_page(title: str, meta: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], shown: Sequence[str]) -> str:

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+from sklearn.metrics import roc_auc_score
+
+from elicit import metrics, report
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+RNG = np.random.default_rng(11)
+N = 200
+CONF = RNG.uniform(0.0, 1.0, N)
+CORRECT = RNG.uniform(size=N) < CONF
+SCORES = {
+    "fused": CONF,
+    "verbal": np.clip(np.round(0.3 * CONF + 0.7, 1), 0.0, 1.0),
+    "<script>alert(1)</script>": RNG.uniform(size=N),
+}
+
+
+def test_rows_match_summarize_on_the_same_data() -> None:
+    rows = report.comparison_rows(CORRECT, SCORES, n_bins=15)
+    assert [row["method"] for row in rows] == list(SCORES)
+    for row in rows:
+        expected = metrics.summarize(SCORES[row["method"]], CORRECT, n_bins=15)
+        assert row == {"method": row["method"], "coverage": 1.0, **expected}
+    assert rows[0]["auroc"] == pytest.approx(roc_auc_score(CORRECT, CONF))
+
+
+def test_missing_scores_are_evaluated_on_the_scored_questions() -> None:
+    partial = CONF.copy()
+    partial[:50] = np.nan
+    (row,) = report.comparison_rows(CORRECT, {"token_prob": partial})
+    assert row["n"] == 150
+    assert row["coverage"] == pytest.approx(0.75)
+    assert row["auroc"] == pytest.approx(roc_auc_score(CORRECT[50:], CONF[50:]))
+    assert row["accuracy"] == pytest.approx(CORRECT[50:].mean())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=30))
+def test_n_and_coverage_count_the_present_scores(items: list[tuple[bool, bool]]) -> None:
+    present = np.array([p for p, _ in items])
+    correct = np.array([c for _, c in items])
+    if not present.any():
+        present[0] = True
+    scores = np.where(present, 0.5, np.nan)
+    (row,) = report.comparison_rows(correct, {"m": scores})
+    assert row["n"] == present.sum()
+    assert row["coverage"] == pytest.approx(present.sum() / present.size)
+
+
+@pytest.mark.parametrize(
+    ("scores", "pattern"),
+    [
+        ({}, "scores is empty"),
+        ({"short": CONF[:10]}, r"scores\['short'\] has shape \(10,\)"),
+        ({"blank": np.full(N, np.nan)}, r"scores\['blank'\] has no score"),
+        ({"wide": CONF * 2.0}, r"scores\['wide'\].*outside \[0, 1\]"),
+        ({"text": ["high"] * N}, r"scores\['text'\] must be numeric"),
+    ],
+)
+def test_bad_scores_raise_naming_the_method(scores: dict, pattern: str) -> None:
+    with pytest.raises(ValueError, match=pattern):
+        report.comparison_rows(CORRECT, scores)
+
+
+def test_unknown_highlight_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"highlight .*\['nope'\]"):
+        report.write_report(tmp_path, CORRECT, SCORES, title="t", highlight=["fused", "nope"])
+
+
+def test_write_report_writes_json_figures_and_escaped_html(tmp_path: Path) -> None:
+    # Present only where the answer is right: on its questions AUROC is undefined (None).
+    only_right = np.where(CORRECT, CONF, np.nan)
+    perfect = np.where(CORRECT, 0.9, 0.1)
+    scores = {**SCORES, "only_right": only_right, "perfect": perfect}
+    page = report.write_report(
+        tmp_path / "out", CORRECT, scores, title="Run <1> & co", meta={"model": "smollm2", "questions": N}
+    )
+    assert page == tmp_path / "out" / "report.html"
+
+    content = json.loads((page.parent / "report.json").read_text())
+    assert content["title"] == "Run <1> & co"
+    assert content["meta"] == {"model": "smollm2", "questions": N}
+    assert [row["method"] for row in content["rows"]] == list(scores)
+    assert {row["method"]: row["auroc"] for row in content["rows"]}["only_right"] is None
+    for name, values in scores.items():
+        scored = np.count_nonzero(~np.isnan(values))
+        assert sum(b["count"] for b in content["reliability_bins"][name]) == scored
+        curve = content["risk_coverage"][name]
+        assert curve["coverage"][-1] == pytest.approx(1.0)
+        assert curve["risk"][-1] == pytest.approx(1.0 - CORRECT[~np.isnan(values)].mean())
+    # No highlight: the figures show the best four by AUROC, best first.
+    assert content["figures"]["methods"] == ["perfect", "fused", "verbal", "<script>alert(1)</script>"]
+
+    text = page.read_text(encoding="utf-8")
+    assert "<script>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "Run &lt;1&gt; &amp; co" in text
+    for name in ("fused", "verbal", "only_right", "perfect", "smollm2"):
+        assert f">{name}<" in text
+    assert "<td>–</td>" in text
+    assert "<td><b>1.000</b></td>" in text  # the perfect ranking's AUROC is the column's best
+    sources = re.findall(r'<img src="([^"]+)"', text)
+    assert len(sources) == 3
+    for source in sources:
+        assert (page.parent / source).read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_highlight_chooses_the_figures(tmp_path: Path) -> None:
+    page = report.write_report(tmp_path, CORRECT, SCORES, title="t", highlight=["verbal"])
+    content = json.loads((page.parent / "report.json").read_text())
+    assert content["figures"]["methods"] == ["verbal"]
+    assert len(content["rows"]) == len(SCORES)
+
+
+def test_print_table_shows_every_method_literally() -> None:
+    console = Console(record=True, width=200)
+    rows = report.comparison_rows(CORRECT, {"fused": CONF, "[red]odd": np.where(CORRECT, 0.9, 0.1)})
+    report.print_table(rows, console)
+    output = console.export_text()
+    assert "fused" in output
+    assert "[red]odd" in output
+    assert f"{rows[0]['auroc']:.3f}" in output
+    assert "100.0%" in output
