@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -13,7 +14,8 @@ from elicit import models
 from elicit.serving import BASE_URL_ENV, ServerHandle, ServingError, serve
 
 app = typer.Typer(help="How much to trust an LLM's answer.", no_args_is_help=True, add_completion=False)
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)
+"""Wide when writing to a file or pipe, so tables in logs keep one line per row."""
 
 ModelOption = Annotated[
     str | None,
