@@ -33,4 +33,4 @@ lint: setup
 	$(BIN)/ruff format --check elicit tests benchmarks
 
 bench: setup
-	$(BIN)/python benchmarks/serving.py
+	$(BIN)/python -m benchmarks.serving

@@ -1,15 +1,14 @@
 """ConfidenceChain.abatch vs a naive loop that sends one request per sample, sequentially.
 
 Both produce the same outputs per question: 5 samples of the vanilla prompt and one P(True)
-self-evaluation. Run: .venv/bin/python benchmarks/elicit.py [QUESTIONS]
+self-evaluation. Run from the repository root: .venv/bin/python -m benchmarks.elicit [QUESTIONS]
 """
 
 from __future__ import annotations
 
 import sys
 
-from common import Timer, benchmark_server, questions
-
+from benchmarks.common import Timer, benchmark_server, questions
 from elicit.chains import ConfidenceChain
 from elicit.client import chat_model
 from elicit.loop import run_sync

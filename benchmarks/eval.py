@@ -3,7 +3,7 @@
 The raw run sends exactly the requests elicit sends (the vanilla prompt with n samples, then
 the P(True) prompt about the first sample's answer) straight to the server with the openai
 SDK and the same concurrency, and does nothing with the results.
-Run: .venv/bin/python benchmarks/eval.py [QUESTIONS]
+Run from the repository root: .venv/bin/python -m benchmarks.eval [QUESTIONS]
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import Timer, benchmark_server
 from openai import AsyncOpenAI
 
+from benchmarks.common import Timer, benchmark_server
 from elicit.chains import ConfidenceChain
 from elicit.client import chat_model
 from elicit.datasets import load_mix

@@ -1,6 +1,7 @@
 """Serving benchmark: cold start, single-stream decode speed, and n=5 in one request vs 5 requests.
 
-Run: .venv/bin/python benchmarks/serving.py   (starts its own server; ELICIT_BASE_URL reuses one,
+Run from the repository root: .venv/bin/python -m benchmarks.serving
+(starts its own server; ELICIT_BASE_URL reuses one,
 in which case the cold start is not measured).
 """
 

@@ -4,7 +4,8 @@ Verbalized, sampling-consistency, token-probability and P(True) confidence signa
 set of samples of a local vLLM model, fused into one calibrated confidence.
 """
 
-from elicit.chains import ConfidenceChain, default_confidence
+from elicit.chains import ConfidenceChain, RetrievalRouter, RoutedAnswer, default_confidence
+from elicit.chains.wrapper import ConfidenceWrapper, with_confidence
 from elicit.client import CompletionClient, chat_model
 from elicit.fusion import FusionHead
 from elicit.loop import run_sync
@@ -21,10 +22,13 @@ __all__ = [
     "STRATEGIES",
     "CompletionClient",
     "ConfidenceChain",
+    "ConfidenceWrapper",
     "Elicitation",
     "FusionHead",
     "Guess",
     "PromptSet",
+    "RetrievalRouter",
+    "RoutedAnswer",
     "Sample",
     "ServerHandle",
     "ServerUnreachable",
@@ -42,4 +46,5 @@ __all__ = [
     "parse_sample",
     "run_sync",
     "serve",
+    "with_confidence",
 ]

@@ -11,14 +11,27 @@ import asyncio
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from elicit.chains.confidence import ConfidenceChain
 from elicit.datasets import QAItem
 from elicit.parsing import match_any
 from elicit.types import SIGNAL_NAMES, Elicitation, EvalRecord
+
+
+class AnswerChain(Protocol):
+    """What evaluation needs of a chain: its settings (to keep one file to one setup) and ``ainvoke``.
+
+    A ``ConfidenceChain`` is one; so is any wrapper that, say, adds retrieved passages.
+    """
+
+    strategy: str
+    n_samples: int
+
+    async def ainvoke(self, input: dict[str, Any]) -> Elicitation: ...
+
 
 Matcher = Callable[[str | None, Sequence[str]], bool]
 """Decides whether an answer is correct given the gold answers (default: normalized match)."""
@@ -91,22 +104,19 @@ def to_record(item: QAItem, result: Elicitation, *, matcher: Matcher, keep_token
 
 
 def distractor_pools(items: Sequence[QAItem]) -> dict[str, list[str]]:
-    """Wrong answers a misleading hint may suggest for each item: other answers of the same source.
+    """Wrong answers a misleading hint may suggest for each item: other answers of the same dataset.
 
-    Drawing from the same source keeps the hint plausible (a capital for a capital question),
-    which is what makes it misleading rather than absurd.
+    Drawing from the same dataset (``metadata["dataset"]``; items without one form one group)
+    keeps the hint plausible, a capital for a capital question, which is what makes it
+    misleading rather than absurd.
     """
-    by_source: dict[str, set[str]] = {}
+    by_dataset: dict[str, set[str]] = {}
     for item in items:
-        by_source.setdefault(str(item.metadata.get("source")), set()).add(item.answer)
-    pools = {}
-    for item in items:
-        golds = set(item.golds())
-        pools[item.id] = sorted(by_source[str(item.metadata.get("source"))] - golds)
-    return pools
+        by_dataset.setdefault(str(item.metadata.get("dataset")), set()).add(item.answer)
+    return {item.id: sorted(by_dataset[str(item.metadata.get("dataset"))] - set(item.golds())) for item in items}
 
 
-def _check_compatible(existing: Sequence[EvalRecord], chain: ConfidenceChain, path: Path) -> None:
+def _check_compatible(existing: Sequence[EvalRecord], chain: AnswerChain, path: Path) -> None:
     """Refuse to mix records of another strategy or sample count into one file."""
     for record in existing:
         if record.strategy != chain.strategy or record.n_samples != chain.n_samples:
@@ -118,7 +128,7 @@ def _check_compatible(existing: Sequence[EvalRecord], chain: ConfidenceChain, pa
 
 
 async def aevaluate(
-    chain: ConfidenceChain,
+    chain: AnswerChain,
     items: Sequence[QAItem],
     out_path: Path | str,
     *,
@@ -208,4 +218,3 @@ def records_frame(records: Sequence[EvalRecord]) -> pd.DataFrame:
         if name in frame:
             frame[name] = frame[name].astype(float)
     return frame
-

@@ -9,11 +9,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables import RunnableConfig
 
 from elicit.aggregate import majority_answer
+from elicit.chains.base import AsyncRunnable
 from elicit.fusion import FusionHead
-from elicit.loop import run_sync
 from elicit.parsing import parse_sample
 from elicit.prompts import PromptSet, check_strategy
 from elicit.sampling import Generation, agenerate, ap_true, check_sampling
@@ -52,7 +52,7 @@ def question_text(value: QuestionInput) -> str:
     return value.strip()
 
 
-class ConfidenceChain(Runnable[QuestionInput, Elicitation]):
+class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
     """Ask with a verbalized-confidence prompt, sample, parse, and score every signal.
 
     One generation set feeds every signal: ``n_samples`` answers come from ONE request
@@ -223,30 +223,3 @@ class ConfidenceChain(Runnable[QuestionInput, Elicitation]):
         result = self._finish(question, samples, answer, p_true, reason, reference, timings)
         result.context = context
         return result
-
-    def invoke(self, input: QuestionInput, config: RunnableConfig | None = None, **kwargs: Any) -> Elicitation:
-        """Synchronous twin of :meth:`ainvoke` (runs on elicit's background event loop)."""
-        return run_sync(self.ainvoke(input, config))
-
-    async def abatch(
-        self,
-        inputs: list[QuestionInput],
-        config: RunnableConfig | list[RunnableConfig] | None = None,
-        *,
-        return_exceptions: bool = False,
-        **kwargs: Any,
-    ) -> list[Elicitation]:
-        """Many questions at once, at most ``max_concurrency`` in flight (unless the config says otherwise)."""
-        config = config if config is not None else {"max_concurrency": self.max_concurrency}
-        return await super().abatch(inputs, config, return_exceptions=return_exceptions, **kwargs)
-
-    def batch(
-        self,
-        inputs: list[QuestionInput],
-        config: RunnableConfig | list[RunnableConfig] | None = None,
-        *,
-        return_exceptions: bool = False,
-        **kwargs: Any,
-    ) -> list[Elicitation]:
-        """Synchronous twin of :meth:`abatch`: one event loop drives every request."""
-        return run_sync(self.abatch(inputs, config, return_exceptions=return_exceptions, **kwargs))

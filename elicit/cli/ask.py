@@ -72,4 +72,3 @@ def ask(
     if show_samples:
         console.print(_sample_table(result))
     console.print(f"[dim]{result.timings['total_s']:.1f} s[/dim]")
-

@@ -71,7 +71,7 @@ def arithmetic_items(seed: int) -> tuple[QAItem, ...]:
                     id=f"arithmetic:{level}:{len(seen)}",
                     question=f"What is {expression}?",
                     answer=str(value),
-                    metadata={"source": "generated", "difficulty": level},
+                    metadata={"dataset": "arithmetic", "source": "generated", "difficulty": level},
                 )
             )
     return tuple(items)

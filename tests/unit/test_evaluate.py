@@ -24,8 +24,7 @@ REPLIES = ["Answer: Paris\nConfidence: 90%", "Answer: Lyon\nConfidence: 40%"]
 
 def items(count: int) -> list[QAItem]:
     return [
-        QAItem(id=f"q{i}", question=f"Question {i}?", answer="Paris", metadata={"source": "test"})
-        for i in range(count)
+        QAItem(id=f"q{i}", question=f"Question {i}?", answer="Paris", metadata={"source": "test"}) for i in range(count)
     ]
 
 
@@ -106,12 +105,12 @@ def test_failed_question_is_not_written_and_is_reported_after_the_rest(tmp_path)
     assert [r.id for r in records] == ["q0", "q1", "q2"]
 
 
-def test_hint_strategy_draws_distractors_from_the_same_source():
+def test_hint_strategy_draws_distractors_from_the_same_dataset():
     pool = distractor_pools(
         [
-            QAItem(id="a", question="Capital of France?", answer="Paris", metadata={"source": "capitals"}),
-            QAItem(id="b", question="Capital of Peru?", answer="Lima", metadata={"source": "capitals"}),
-            QAItem(id="c", question="2+2?", answer="4", metadata={"source": "arithmetic"}),
+            QAItem(id="a", question="Capital of France?", answer="Paris", metadata={"dataset": "capitals"}),
+            QAItem(id="b", question="Capital of Peru?", answer="Lima", metadata={"dataset": "capitals"}),
+            QAItem(id="c", question="2+2?", answer="4", metadata={"dataset": "arithmetic"}),
         ]
     )
     assert pool == {"a": ["Lima"], "b": ["Paris"], "c": []}

@@ -29,8 +29,15 @@ def synthetic_records(count: int = 400, seed: int = 0) -> list[EvalRecord]:
             signals.missing["p_true"] = "P(True) not computed"
         records.append(
             EvalRecord(
-                id=f"r{i}", question=f"q{i}?", golds=["a"], answer="a" if correct else "b", correct=correct,
-                confidence=agreement, signals=signals, strategy="vanilla", n_samples=5,
+                id=f"r{i}",
+                question=f"q{i}?",
+                golds=["a"],
+                answer="a" if correct else "b",
+                correct=correct,
+                confidence=agreement,
+                signals=signals,
+                strategy="vanilla",
+                n_samples=5,
             )  # fmt: skip
         )
     return records

@@ -1,0 +1,54 @@
+"""``elicit proxy``: an OpenAI-compatible endpoint that adds a confidence to every chat completion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from elicit.cli.common import app, console, fail
+from elicit.fusion import FusionHead
+from elicit.proxy import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_N, create_app
+from elicit.serving import BASE_URL_ENV, DEFAULT_HOST
+
+API_KEY_ENV = "ELICIT_PROXY_API_KEY"
+
+
+@app.command("proxy")
+def proxy_command(
+    upstream: Annotated[
+        str | None, typer.Option(envvar=BASE_URL_ENV, help="The OpenAI-compatible server to forward to.")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback unless you mean to expose it).")] = DEFAULT_HOST,
+    api_key: Annotated[
+        str | None, typer.Option(envvar=API_KEY_ENV, help="Require 'Authorization: Bearer <key>' from clients.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model for requests naming none (default: upstream's first).")
+    ] = None,
+    samples: Annotated[int, typer.Option(help="Confidence samples per request (one upstream request).")] = 5,
+    temperature: Annotated[float, typer.Option(help="Temperature of the confidence samples.")] = 0.7,
+    max_tokens: Annotated[int, typer.Option(help="Tokens per confidence sample.")] = 48,
+    threshold: Annotated[float, typer.Option(help="Confidence below this is flagged low_trust.")] = 0.5,
+    fusion: Annotated[Path | None, typer.Option(help="A fitted fusion head (JSON) for the confidence.")] = None,
+    max_n: Annotated[int, typer.Option(help="Largest 'n' (choices) a request may ask for.")] = DEFAULT_MAX_N,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted.")] = DEFAULT_MAX_BODY_BYTES,
+) -> None:
+    """Serve /v1/chat/completions in front of UPSTREAM, adding a `confidence` object to each response."""
+    if not upstream:
+        raise fail(ValueError(f"no upstream: pass --upstream URL or set {BASE_URL_ENV}"))
+    try:
+        head = FusionHead.load(fusion) if fusion else None
+        proxy_app = create_app(
+            upstream, model=model, api_key=api_key, n_samples=samples, temperature=temperature,
+            max_tokens=max_tokens, threshold=threshold, fusion=head, max_body_bytes=max_body_bytes, max_n=max_n,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise fail(exc) from exc
+    console.print(
+        f"confidence proxy for {upstream} at http://{host}:{port}/v1" + ("  (API key required)" if api_key else "")
+    )
+    uvicorn.run(proxy_app, host=host, port=port, log_level="warning")
