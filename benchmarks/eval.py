@@ -2,7 +2,9 @@
 
 The raw run sends exactly the requests elicit sends (the vanilla prompt with n samples, then
 the P(True) prompt about the first sample's answer) straight to the server with the openai
-SDK and the same concurrency, and does nothing with the results.
+SDK and the same concurrency, and does nothing with the results. The runs go raw, elicit,
+elicit, raw (ABBA), so warm caches and drifting load favour neither side; generated tokens
+are counted on both sides because sampled answers vary in length.
 Run from the repository root: .venv/bin/python -m benchmarks.eval [QUESTIONS]
 """
 
@@ -34,24 +36,36 @@ def _openai_messages(messages) -> list[dict[str, str]]:
     return [{"role": roles[m.type], "content": m.content} for m in messages]
 
 
-async def raw(handle, asked: list[str]) -> None:
+async def raw(handle, asked: list[str]) -> int:
+    """Send elicit's requests straight to the server; return the number of generated tokens."""
     client = AsyncOpenAI(base_url=handle.api_url, api_key="EMPTY")
     prompts = PromptSet()
     semaphore = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(question: str) -> None:
+    async def one(question: str) -> int:
         async with semaphore:
             response = await client.chat.completions.create(
                 model=handle.model_name, messages=_openai_messages(prompts.messages("vanilla", question)),
                 n=N_SAMPLES, temperature=0.7, max_tokens=MAX_TOKENS, logprobs=True, top_logprobs=5,
             )  # fmt: skip
             answer = parse_sample(response.choices[0].message.content or "", "vanilla").answer or "unknown"
-            await client.chat.completions.create(
+            check = await client.chat.completions.create(
                 model=handle.model_name, messages=_openai_messages(prompts.self_eval_messages(question, answer)),
                 max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=5,
             )  # fmt: skip
+            return response.usage.completion_tokens + check.usage.completion_tokens
 
-    await asyncio.gather(*(one(q) for q in asked))
+    return sum(await asyncio.gather(*(one(q) for q in asked)))
+
+
+def evaluate(chain: ConfidenceChain, items) -> int:
+    """Run elicit's evaluation; return the number of generated tokens (samples + P(True))."""
+    with tempfile.TemporaryDirectory() as folder:
+        records = run_sync(
+            aevaluate(chain, items, Path(folder) / "eval.jsonl", concurrency=CONCURRENCY, keep_tokens=True,
+                      progress=False)
+        )  # fmt: skip
+    return sum(len(s.tokens or []) for r in records for s in r.samples) + len(records)
 
 
 def main() -> None:
@@ -62,15 +76,21 @@ def main() -> None:
         chain = ConfidenceChain(
             chat_model(handle), n_samples=N_SAMPLES, max_tokens=MAX_TOKENS, max_concurrency=CONCURRENCY
         )
-        run_sync(raw(handle, [item.question for item in items[:2]]))  # warm-up
-        with tempfile.TemporaryDirectory() as folder, Timer() as evaluated:
-            run_sync(aevaluate(chain, items, Path(folder) / "eval.jsonl", concurrency=CONCURRENCY, progress=False))
-        with Timer() as generated:
-            run_sync(raw(handle, [item.question for item in items]))
-    print(f"{count} questions, n={N_SAMPLES} + P(True), max_tokens={MAX_TOKENS}, concurrency {CONCURRENCY}")
-    print(f"elicit eval:            {count / evaluated.seconds:.3f} questions/s")
-    print(f"raw vLLM, same prompts: {count / generated.seconds:.3f} questions/s")
-    print(f"elicit / raw throughput: {generated.seconds / evaluated.seconds:.2f}")
+        questions = [item.question for item in items]
+        run_sync(raw(handle, questions[:2]))  # warm-up: the first logprobs request is slow
+        seconds = {"raw": 0.0, "elicit": 0.0}
+        tokens = {"raw": 0, "elicit": 0}
+        for side in ("raw", "elicit", "elicit", "raw"):
+            with Timer() as timer:
+                tokens[side] += run_sync(raw(handle, questions)) if side == "raw" else evaluate(chain, items)
+            seconds[side] += timer.seconds
+    runs = 2 * count
+    print(f"{count} questions x 2 runs per side, n={N_SAMPLES} + P(True), max_tokens={MAX_TOKENS}")
+    for side, label in (("elicit", "elicit eval:           "), ("raw", "raw vLLM, same prompts:")):
+        print(f"{label} {runs / seconds[side]:.3f} questions/s, {tokens[side] / seconds[side]:.1f} generated tok/s")
+    print(f"elicit / raw throughput (questions/s): {seconds['raw'] / seconds['elicit']:.2f}")
+    per_token = (tokens["elicit"] / seconds["elicit"]) / (tokens["raw"] / seconds["raw"])
+    print(f"elicit / raw throughput (generated tokens/s): {per_token:.2f}")
 
 
 if __name__ == "__main__":
