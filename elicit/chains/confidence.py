@@ -39,6 +39,23 @@ def default_confidence(signals: Signals, n_samples: int) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def score_samples(
+    samples: Sequence[Sample],
+    answer: str | None,
+    *,
+    p_true: float | None,
+    p_true_reason: str | None,
+    fusion: FusionHead | None,
+) -> tuple[Signals, float | None, str]:
+    """Every signal about ``answer``, and the confidence with where it came from ("fusion" or "default")."""
+    signals = compute_signals(samples, answer, p_true=p_true)
+    if p_true is None and p_true_reason:
+        signals.missing["p_true"] = p_true_reason
+    if fusion is not None:
+        return signals, fusion.predict_one(signals), "fusion"
+    return signals, default_confidence(signals, len(samples)), "default"
+
+
 def question_text(value: QuestionInput) -> str:
     """The question of a chain input (a string or a mapping with a "question" key)."""
     if isinstance(value, Mapping):
@@ -154,13 +171,9 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         reference: Sample | None,
         timings: dict[str, float],
     ) -> Elicitation:
-        signals = compute_signals(samples, answer, p_true=p_true)
-        if p_true is None and p_true_reason:
-            signals.missing["p_true"] = p_true_reason
-        if self.fusion is not None:
-            confidence, source = self.fusion.predict_one(signals), "fusion"
-        else:
-            confidence, source = default_confidence(signals, len(samples)), "default"
+        signals, confidence, source = score_samples(
+            samples, answer, p_true=p_true, p_true_reason=p_true_reason, fusion=self.fusion
+        )
         return Elicitation(
             question=question,
             answer=answer,

@@ -46,13 +46,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from elicit.aggregate import group_answers
 from elicit.chains.base import AsyncRunnable
-from elicit.chains.confidence import default_confidence
+from elicit.chains.confidence import score_samples
 from elicit.fusion import FusionHead
 from elicit.loop import run_sync
 from elicit.parsing import normalize_answer, parse_sample
 from elicit.prompts import PromptSet, render_answer
 from elicit.sampling import agenerate, ap_true, check_sampling
-from elicit.signals import compute_signals
 from elicit.types import Sample, Signals
 
 T = TypeVar("T")
@@ -196,13 +195,7 @@ class ConversationScorer:
         answer = stated_answer(reply, samples)
         scored = answer if answer is not None else (reply.strip() or None)
         p_true, reason = await self._p_true(messages, reply)
-        signals = compute_signals(samples, scored, p_true=p_true)
-        if p_true is None:
-            signals.missing["p_true"] = reason
-        if self.fusion is not None:
-            value, source = self.fusion.predict_one(signals), "fusion"
-        else:
-            value, source = default_confidence(signals, len(samples)), "default"
+        signals, value, source = score_samples(samples, scored, p_true=p_true, p_true_reason=reason, fusion=self.fusion)
         return ConversationConfidence(
             value=value,
             source=source,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -541,3 +543,20 @@ def test_normalize_answer_is_idempotent(text: str) -> None:
 @given(text=st.text(min_size=1))
 def test_answer_matches_itself_unless_it_normalizes_away(text: str) -> None:
     assert answers_match(text, text) is bool(normalize_answer(text))
+
+
+REAL_OUTPUTS = json.loads((Path(__file__).parents[1] / "fixtures" / "smollm2_outputs.json").read_text())["outputs"]
+
+
+@pytest.mark.parametrize("case", REAL_OUTPUTS, ids=[f"{i}-{c['strategy']}" for i, c in enumerate(REAL_OUTPUTS)])
+def test_real_outputs_of_the_embedded_model(case):
+    sample = parse_sample(case["text"], case["strategy"])
+    assert sample.text == case["text"]
+    assert sample.parsed is case["parsed"]
+    assert sample.parsed or sample.parse_error
+    assert sample.answer == case["answer"]
+    if case["confidence"] is None:
+        assert sample.confidence is None
+    else:
+        assert sample.confidence == pytest.approx(case["confidence"])
+    assert sample.step_confidences == pytest.approx(case["step_confidences"])
