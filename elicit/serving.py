@@ -211,7 +211,11 @@ class VLLMServer:
                 command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
         base_url = f"http://{self.host}:{port}"
-        self._wait_ready(base_url, model.served_name)
+        try:
+            self._wait_ready(base_url, model.served_name)
+        except BaseException:  # Ctrl-C or a timeout while starting must not orphan the server
+            self.stop()
+            raise
         self.startup_seconds = time.perf_counter() - started
         self.handle = ServerHandle(base_url, model.served_name)
         return self.handle
@@ -232,26 +236,30 @@ class VLLMServer:
             except ServerUnreachable:
                 pass
             time.sleep(1.0)
-        self.stop()
         raise ServingError(
             f"vLLM did not become ready within {self.startup_timeout:.0f} s; last lines of {self.log_path}:\n"
             + log_tail(self.log_path)
         )
 
     def stop(self, grace: float = 20.0) -> None:
-        """Terminate the server's process group, killing it if it ignores the request."""
+        """Terminate the server's process group, killing it if it ignores the request.
+
+        The group is signalled even when the API process already exited: vLLM's engine
+        workers can outlive it and would keep their memory.
+        """
         process, self.process = self.process, None
         self.handle = None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        group = os.getpgid(process.pid)
-        os.killpg(group, signal.SIGTERM)
+        group = process.pid  # started with start_new_session: the server leads its own group
+        if process.poll() is None:
+            os.killpg(group, signal.SIGTERM)
+            try:
+                process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(group, signal.SIGKILL)
+                process.wait(timeout=grace)
         try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(group, signal.SIGKILL)
-            process.wait(timeout=grace)
-        try:  # engine workers may outlive the API process by a moment
             os.killpg(group, signal.SIGKILL)
         except ProcessLookupError:
             pass

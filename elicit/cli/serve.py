@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -47,12 +48,18 @@ def serve_command(
     port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None,
     log: Annotated[Path | None, typer.Option(help="Server log file.")] = None,
 ) -> None:
-    """Start a vLLM server for the model and keep it running until Ctrl-C."""
+    """Start a vLLM server for the model and keep it running until Ctrl-C (or SIGTERM)."""
+    # SIGTERM would otherwise end this process without stopping vLLM, whose own process group
+    # outlives it; SIGINT is set explicitly because a shell starting us in the background ignores it.
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.default_int_handler)
     server = VLLMServer(model, port=port, log_path=log)
     try:
         handle = server.start()
     except (ServingError, models.ModelError) as exc:
         raise fail(exc) from exc
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
     console.print(f"serving {handle.model_name} at {handle.base_url} (ready in {server.startup_seconds:.0f} s)")
     console.print(f"use it with: export {BASE_URL_ENV}={handle.base_url}   log: {server.log_path}")
     try:

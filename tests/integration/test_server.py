@@ -17,7 +17,7 @@ def test_server_lists_the_model(server):
     assert server.model_name in check_server(server.base_url)
 
 
-@pytest.mark.skipif(bool(os.environ.get(BASE_URL_ENV)), reason="server not started by this session")
+@pytest.mark.skipif(bool(os.environ.get(BASE_URL_ENV)), reason="the server was not started by this test run")
 def test_log_shows_a_real_vllm_start(server, server_log):
     log = server_log.read_text()
     assert "vllm" in log.lower() and "Application startup complete" in log

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -55,3 +56,23 @@ def test_stop_without_start_is_harmless():
     server = serving.VLLMServer()
     server.stop()
     assert server.process is None
+
+
+def test_interrupted_start_stops_the_process(monkeypatch, tmp_path):
+    """Ctrl-C while waiting for readiness must not leave the server running."""
+    monkeypatch.setattr(serving, "vllm_flavour", lambda: "gpu")
+    monkeypatch.setattr(serving, "resolve_model", lambda spec: ModelRef(tmp_path, "m"))
+    monkeypatch.setattr(serving, "server_command", lambda *args, **kwargs: ["sleep", "60"])
+    started: list[int] = []
+
+    def interrupted(self, base_url, served_name):
+        started.append(self.process.pid)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(serving.VLLMServer, "_wait_ready", interrupted)
+    server = serving.VLLMServer(log_path=tmp_path / "log")
+    with pytest.raises(KeyboardInterrupt):
+        server.start()
+    assert server.process is None
+    with pytest.raises(ProcessLookupError):
+        os.killpg(started[0], 0)
