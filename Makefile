@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # does not already provide torch 2.13.0 (CPU build) locally.
 TORCH_PIP_ARGS ?=
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint typecheck bench
 
 setup: $(VENV)/.elicit-installed
 
@@ -29,8 +29,11 @@ test: setup
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check elicit tests benchmarks
-	$(BIN)/ruff format --check elicit tests benchmarks
+	$(BIN)/ruff check elicit tests benchmarks examples
+	$(BIN)/ruff format --check elicit tests benchmarks examples
+
+typecheck: setup
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python -m benchmarks.serving

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from elicit.datasets import load_mix
-from elicit.serving import BASE_URL_ENV, ServerHandle, serve
+from elicit.model.serving import BASE_URL_ENV, ServerHandle, serve
 
 
 @contextmanager

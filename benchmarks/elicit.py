@@ -10,10 +10,10 @@ import sys
 
 from benchmarks.common import Timer, benchmark_server, questions
 from elicit.chains import ConfidenceChain
-from elicit.client import chat_model
-from elicit.loop import run_sync
-from elicit.prompts import PromptSet
-from elicit.sampling import agenerate, ap_true
+from elicit.elicitation.prompts import PromptSet
+from elicit.elicitation.sampling import agenerate, ap_true
+from elicit.model.client import chat_model
+from elicit.model.loop import run_sync
 
 N_SAMPLES = 5
 MAX_TOKENS = 32

@@ -19,12 +19,12 @@ from openai import AsyncOpenAI
 
 from benchmarks.common import Timer, benchmark_server
 from elicit.chains import ConfidenceChain
-from elicit.client import chat_model
 from elicit.datasets import load_mix
-from elicit.evaluate import aevaluate
-from elicit.loop import run_sync
-from elicit.parsing import parse_sample
-from elicit.prompts import PromptSet
+from elicit.elicitation.parsing import parse_sample
+from elicit.elicitation.prompts import PromptSet
+from elicit.evaluation.batch import aevaluate
+from elicit.model.client import chat_model
+from elicit.model.loop import run_sync
 
 N_SAMPLES = 5
 MAX_TOKENS = 32

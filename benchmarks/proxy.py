@@ -24,9 +24,9 @@ import httpx
 import numpy as np
 
 from elicit.chains.wrapper import ConversationScorer, conversation
-from elicit.client import chat_model
-from elicit.loop import run_sync
-from elicit.serving import DEFAULT_HOST, ServerHandle, free_port, serve
+from elicit.model.client import chat_model
+from elicit.model.loop import run_sync
+from elicit.model.serving import DEFAULT_HOST, ServerHandle, free_port, serve
 
 REQUESTS = 24
 CONCURRENCY = 4

@@ -19,14 +19,15 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import Timer, benchmark_server
-from elicit.chains import ConfidenceChain, RetrievalRouter
-from elicit.client import chat_model
+from elicit.chains import ConfidenceChain
 from elicit.datasets import build_corpus
-from elicit.embeddings import MiniLMEmbeddings
-from elicit.retrieval import BM25PassageRetriever
-from elicit.routing_eval import DEFAULT_MIX, mixed_items
-from elicit.serving import ServerHandle
-from elicit.thrust import ThrustScorer
+from elicit.model.client import chat_model
+from elicit.model.serving import ServerHandle
+from elicit.routing.embeddings import MiniLMEmbeddings
+from elicit.routing.evaluate import DEFAULT_MIX, mixed_items
+from elicit.routing.retrieval import BM25PassageRetriever
+from elicit.routing.router import RetrievalRouter
+from elicit.routing.thrust import ThrustScorer
 
 N_QUESTIONS = 4
 N_SAMPLES = 3

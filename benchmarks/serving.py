@@ -13,10 +13,10 @@ import time
 
 from langchain_core.messages import HumanMessage
 
-from elicit.client import chat_model
-from elicit.loop import run_sync
-from elicit.sampling import agenerate
-from elicit.serving import BASE_URL_ENV, VLLMServer, connect
+from elicit.elicitation.sampling import agenerate
+from elicit.model.client import chat_model
+from elicit.model.loop import run_sync
+from elicit.model.serving import BASE_URL_ENV, VLLMServer, connect
 
 PROMPT = [HumanMessage(content="Write a short paragraph about the history of Paris.")]
 MAX_TOKENS = 48

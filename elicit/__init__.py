@@ -4,15 +4,16 @@ Verbalized, sampling-consistency, token-probability and P(True) confidence signa
 set of samples of a local vLLM model, fused into one calibrated confidence.
 """
 
-from elicit.chains import ConfidenceChain, RetrievalRouter, RoutedAnswer, default_confidence
+from elicit.calibration.fusion import FusionHead
+from elicit.chains import ConfidenceChain, default_confidence
 from elicit.chains.wrapper import ConfidenceWrapper, with_confidence
-from elicit.client import CompletionClient, chat_model
-from elicit.fusion import FusionHead
-from elicit.loop import run_sync
-from elicit.parsing import answers_match, match_any, normalize_answer, parse_sample
-from elicit.prompts import STRATEGIES, PromptSet
-from elicit.serving import ServerHandle, ServerUnreachable, ServingError, VLLMServer, connect, serve
-from elicit.signals import compute_signals
+from elicit.elicitation.parsing import answers_match, match_any, normalize_answer, parse_sample
+from elicit.elicitation.prompts import STRATEGIES, PromptSet
+from elicit.model.client import CompletionClient, chat_model
+from elicit.model.loop import run_sync
+from elicit.model.serving import ServerHandle, ServerUnreachable, ServingError, VLLMServer, connect, serve
+from elicit.routing.router import RetrievalRouter, RoutedAnswer
+from elicit.signals.compute import compute_signals
 from elicit.types import SIGNAL_NAMES, Elicitation, Guess, Sample, Signals, TokenLogprob
 
 __version__ = "0.1.0"

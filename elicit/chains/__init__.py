@@ -1,14 +1,6 @@
-"""LangChain Runnables built on elicit's signals."""
+"""LangChain Runnables that answer with a confidence: ConfidenceChain and the chat wrapper."""
 
 from elicit.chains.confidence import ConfidenceChain, default_confidence
-from elicit.chains.router import RetrievalRouter, RoutedAnswer
 from elicit.chains.wrapper import ConfidenceWrapper, with_confidence
 
-__all__ = [
-    "ConfidenceChain",
-    "ConfidenceWrapper",
-    "RetrievalRouter",
-    "RoutedAnswer",
-    "default_confidence",
-    "with_confidence",
-]
+__all__ = ["ConfidenceChain", "ConfidenceWrapper", "default_confidence", "with_confidence"]

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from elicit.loop import run_sync
+from elicit.model.loop import run_sync
 
 Input = TypeVar("Input")
 Output = TypeVar("Output")

@@ -11,13 +11,13 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 
-from elicit.aggregate import majority_answer
+from elicit.calibration.fusion import FusionHead
 from elicit.chains.base import AsyncRunnable
-from elicit.fusion import FusionHead
-from elicit.parsing import parse_sample
-from elicit.prompts import PromptSet, check_strategy
-from elicit.sampling import Generation, agenerate, ap_true, check_sampling
-from elicit.signals import compute_signals
+from elicit.elicitation.parsing import parse_sample
+from elicit.elicitation.prompts import PromptSet, check_strategy
+from elicit.elicitation.sampling import Generation, agenerate, ap_true, check_sampling
+from elicit.signals.compute import compute_signals
+from elicit.signals.consistency import majority_answer
 from elicit.types import Elicitation, Sample, Signals
 
 QuestionInput = str | Mapping[str, Any]
@@ -136,7 +136,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
 
     async def _generate(self, question: str, hint_pool: Sequence[str], context: Sequence[str]) -> list[Sample]:
         if self.strategy == "hint":
-            pairs = await self._hinted(question, hint_pool, context)
+            pairs: list[tuple[Generation, str | None]] = list(await self._hinted(question, hint_pool, context))
         else:
             messages = self.prompts.messages(self.strategy, question, context=context)
             generations = await agenerate(

@@ -21,14 +21,14 @@ independent look at the same conversation:
 
 The value is the fusion head's prediction when one is given, else
 :func:`~elicit.chains.confidence.default_confidence`; ``low_trust`` is ``value < threshold``
-(and True when no signal could be computed at all). The proxy (:mod:`elicit.proxy`) scores
+(and True when no signal could be computed at all). The proxy (:mod:`elicit.apps.proxy`) scores
 conversations with the same :class:`ConversationScorer`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
@@ -44,14 +44,14 @@ from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field
 
-from elicit.aggregate import group_answers
+from elicit.calibration.fusion import FusionHead
 from elicit.chains.base import AsyncRunnable
 from elicit.chains.confidence import score_samples
-from elicit.fusion import FusionHead
-from elicit.loop import run_sync
-from elicit.parsing import normalize_answer, parse_sample
-from elicit.prompts import PromptSet, render_answer
-from elicit.sampling import agenerate, ap_true, check_sampling
+from elicit.elicitation.parsing import normalize_answer, parse_sample
+from elicit.elicitation.prompts import PromptSet, render_answer
+from elicit.elicitation.sampling import agenerate, ap_true, check_sampling
+from elicit.model.loop import run_sync
+from elicit.signals.consistency import group_answers
 from elicit.types import Sample, Signals
 
 T = TypeVar("T")
@@ -271,7 +271,7 @@ class ConfidenceWrapper(AsyncRunnable[ChatInput, AIMessage]):
 
     async def astream(
         self, input: ChatInput, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> AsyncIterator[AIMessageChunk]:
+    ) -> AsyncGenerator[AIMessageChunk, None]:
         """The model's chunks as they arrive, then a final chunk carrying the confidence."""
         messages = conversation(input)
         sampling = asyncio.ensure_future(self.scorer.asample(messages))
@@ -290,11 +290,15 @@ class ConfidenceWrapper(AsyncRunnable[ChatInput, AIMessage]):
 
     def stream(self, input: ChatInput, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[AIMessageChunk]:
         """Synchronous twin of :meth:`astream`: each chunk is pulled on elicit's background loop."""
-        chunks = aiter(self.astream(input, config, **kwargs))
+        chunks = self.astream(input, config, **kwargs)
+
+        async def pull() -> AIMessageChunk:
+            return await anext(chunks)
+
         try:
             while True:
                 try:
-                    yield run_sync(anext(chunks))
+                    yield run_sync(pull())
                 except StopAsyncIteration:
                     return
         finally:

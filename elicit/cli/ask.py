@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from elicit.calibration.fusion import FusionHead
 from elicit.chains import ConfidenceChain
 from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, pct, server_for
-from elicit.client import chat_model
-from elicit.fusion import FusionHead
-from elicit.prompts import STRATEGIES
+from elicit.elicitation.prompts import STRATEGIES
+from elicit.model.client import chat_model
 from elicit.types import Elicitation
 
 

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from elicit import models
-from elicit.serving import BASE_URL_ENV, ServerHandle, ServingError, serve
+from elicit.model import embedded as models
+from elicit.model.serving import BASE_URL_ENV, ServerHandle, ServingError, serve
 
 app = typer.Typer(help="How much to trust an LLM's answer.", no_args_is_help=True, add_completion=False)
 console = Console(width=None if sys.stdout.isatty() else 160)

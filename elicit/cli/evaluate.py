@@ -8,16 +8,16 @@ from typing import Annotated
 
 import typer
 
+from elicit.calibration.fitting import DEFAULT, FUSED, fit_held_out, raw_scores
+from elicit.calibration.fusion import FusionHead
+from elicit.calibration.report import comparison_rows, print_table, write_report
 from elicit.chains import ConfidenceChain
 from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, server_for
-from elicit.client import chat_model
 from elicit.datasets import BUILTIN_DATASETS, QAItem, load_builtin, load_jsonl, load_mix
-from elicit.evaluate import aevaluate, load_records
-from elicit.fitting import DEFAULT, FUSED, fit_held_out, raw_scores
-from elicit.fusion import FusionHead
-from elicit.loop import run_sync
-from elicit.prompts import STRATEGIES
-from elicit.report import comparison_rows, print_table, write_report
+from elicit.elicitation.prompts import STRATEGIES
+from elicit.evaluation.batch import aevaluate, load_records
+from elicit.model.client import chat_model
+from elicit.model.loop import run_sync
 from elicit.types import EvalRecord
 
 DEMO_DATASETS = ("capitals", "cities", "us_capitals", "arithmetic")

@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from elicit.apps.proxy import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_N, create_app
+from elicit.calibration.fusion import FusionHead
 from elicit.cli.common import app, console, fail
-from elicit.fusion import FusionHead
-from elicit.proxy import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_N, create_app
-from elicit.serving import BASE_URL_ENV, DEFAULT_HOST
+from elicit.model.serving import BASE_URL_ENV, DEFAULT_HOST
 
 API_KEY_ENV = "ELICIT_PROXY_API_KEY"
 

@@ -8,16 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from elicit.chains import ConfidenceChain, RetrievalRouter
+from elicit.chains import ConfidenceChain
 from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, pct, server_for
-from elicit.client import chat_model
 from elicit.datasets import BUILTIN_DATASETS, build_corpus, load_jsonl
-from elicit.embeddings import MiniLMEmbeddings
-from elicit.loop import run_sync
-from elicit.models import cache_dir
-from elicit.prompts import STRATEGIES
-from elicit.retrieval import BM25PassageRetriever
-from elicit.routing_eval import (
+from elicit.elicitation.prompts import STRATEGIES
+from elicit.model.client import chat_model
+from elicit.model.embedded import cache_dir
+from elicit.model.loop import run_sync
+from elicit.routing.embeddings import MiniLMEmbeddings
+from elicit.routing.evaluate import (
     DEFAULT_MIX,
     THRUST_FITS,
     RouteEvalResult,
@@ -26,7 +25,9 @@ from elicit.routing_eval import (
     mixed_items,
     parse_mix,
 )
-from elicit.thrust import ThrustScorer
+from elicit.routing.retrieval import BM25PassageRetriever
+from elicit.routing.router import RetrievalRouter
+from elicit.routing.thrust import ThrustScorer
 
 
 def _budget_table(result: RouteEvalResult) -> Table:

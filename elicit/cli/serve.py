@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from elicit import models
 from elicit.cli.common import ModelOption, app, console, fail
-from elicit.serving import BASE_URL_ENV, ServingError, VLLMServer
+from elicit.model import embedded as models
+from elicit.model.serving import BASE_URL_ENV, ServingError, VLLMServer
 
 models_app = typer.Typer(help="The embedded default model.", no_args_is_help=True)
 app.add_typer(models_app, name="models")

@@ -260,4 +260,5 @@ def us_states() -> tuple[State, ...]:
     return tuple(
         State(abbr=state.abbr, name=state.name, capital=state.capital, popularity=city_population[state.abbr])
         for state in sorted(us.STATES, key=lambda state: state.abbr)
+        if state.capital
     )

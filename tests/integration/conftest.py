@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from elicit.client import chat_model
-from elicit.serving import BASE_URL_ENV, ServerHandle, VLLMServer, connect
+from elicit.model.client import chat_model
+from elicit.model.serving import BASE_URL_ENV, ServerHandle, VLLMServer, connect
 
 LOG_PATH = Path(__file__).resolve().parents[2] / "runs" / "test-vllm.log"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from elicit.chains import ConfidenceChain
-from elicit.loop import run_sync
-from elicit.prompts import STRATEGIES
+from elicit.elicitation.prompts import STRATEGIES
+from elicit.model.loop import run_sync
 from elicit.types import SIGNAL_NAMES, Elicitation
 
 QUESTION = "What is the capital of France?"

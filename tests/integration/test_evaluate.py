@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from elicit.chains import ConfidenceChain
 from elicit.datasets import load_builtin
-from elicit.evaluate import aevaluate, load_records
-from elicit.loop import run_sync
-from elicit.parsing import match_any
+from elicit.elicitation.parsing import match_any
+from elicit.evaluation.batch import aevaluate, load_records
+from elicit.model.loop import run_sync
 
 
 def test_built_in_questions_are_evaluated_into_records(llm, tmp_path):

@@ -12,8 +12,8 @@ import pytest
 import uvicorn
 from openai import OpenAI
 
-from elicit.proxy import create_app
-from elicit.serving import free_port
+from elicit.apps.proxy import create_app
+from elicit.model.serving import free_port
 from elicit.types import Signals
 
 KEY = "test-key"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from elicit.chains import ConfidenceChain, RetrievalRouter
+from elicit.chains import ConfidenceChain
 from elicit.datasets import build_corpus
-from elicit.embeddings import MiniLMEmbeddings
-from elicit.retrieval import BM25PassageRetriever
-from elicit.thrust import ThrustScorer
+from elicit.routing.embeddings import MiniLMEmbeddings
+from elicit.routing.retrieval import BM25PassageRetriever
+from elicit.routing.router import RetrievalRouter
+from elicit.routing.thrust import ThrustScorer
 
 KNOWN = "What is the capital of France?"
 UNKNOWN = "In which country is the city of Pawni?"

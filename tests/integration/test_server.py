@@ -7,10 +7,10 @@ import os
 import pytest
 from langchain_core.messages import HumanMessage
 
-from elicit.client import CompletionClient, chat_model
-from elicit.loop import run_sync
-from elicit.sampling import agenerate
-from elicit.serving import BASE_URL_ENV, ServingError, VLLMServer, check_server
+from elicit.elicitation.sampling import agenerate
+from elicit.model.client import CompletionClient, chat_model
+from elicit.model.loop import run_sync
+from elicit.model.serving import BASE_URL_ENV, ServingError, VLLMServer, check_server
 
 
 def test_server_lists_the_model(server):

@@ -9,8 +9,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Sys
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from elicit.chains import with_confidence
-from elicit.client import chat_model
-from elicit.loop import run_sync
+from elicit.model.client import chat_model
+from elicit.model.loop import run_sync
 from elicit.types import SIGNAL_NAMES, Signals
 
 THRESHOLD = 0.5

@@ -5,7 +5,7 @@ from scipy.optimize import brentq
 from scipy.special import expit
 from scipy.stats import entropy as shannon_entropy
 
-from elicit.aggregate import (
+from elicit.signals.consistency import (
     PAIR_RANK_L2,
     agreement,
     answer_entropy_confidence,

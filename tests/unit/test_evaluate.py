@@ -16,8 +16,8 @@ from langchain_core.language_models import FakeListChatModel
 
 from elicit.chains import ConfidenceChain
 from elicit.datasets import QAItem
-from elicit.evaluate import RecordsFileError, aevaluate, distractor_pools, load_records, records_frame
-from elicit.loop import run_sync
+from elicit.evaluation.batch import RecordsFileError, aevaluate, distractor_pools, load_records, records_frame
+from elicit.model.loop import run_sync
 
 REPLIES = ["Answer: Paris\nConfidence: 90%", "Answer: Lyon\nConfidence: 40%"]
 
@@ -122,8 +122,8 @@ SCRIPT = textwrap.dedent(
     from langchain_core.language_models import FakeListChatModel
     from elicit.chains import ConfidenceChain
     from elicit.datasets import QAItem
-    from elicit.evaluate import aevaluate
-    from elicit.loop import run_sync
+    from elicit.evaluation.batch import aevaluate
+    from elicit.model.loop import run_sync
 
     items = [QAItem(id=f"q{i}", question=f"Question {i}?", answer="Paris") for i in range(int(sys.argv[2]))]
     model = FakeListChatModel(responses=["Answer: Paris\\nConfidence: 90%"], sleep=float(sys.argv[3]))

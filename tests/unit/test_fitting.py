@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from elicit.calibration.fitting import DEFAULT, FUSED, fit_held_out, raw_scores, split_records
+from elicit.calibration.fusion import FusionHead
+from elicit.calibration.metrics import auroc
 from elicit.cli import app
 from elicit.datasets import split_of
-from elicit.fitting import DEFAULT, FUSED, fit_held_out, raw_scores, split_records
-from elicit.fusion import FusionHead
-from elicit.metrics import auroc
 from elicit.types import EvalRecord, Signals
 
 

@@ -12,7 +12,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from elicit.fusion import (
+from elicit.calibration.fusion import (
     FORMAT_VERSION,
     FusionFileError,
     FusionHead,

@@ -14,7 +14,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from elicit import metrics
+from elicit.calibration import metrics
 
 RNG = np.random.default_rng(7)
 CONF = RNG.uniform(0.01, 0.99, size=300)

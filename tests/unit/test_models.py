@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from elicit import models
+from elicit.model import embedded as models
 
 
 def test_cache_dir_is_overridable(monkeypatch, tmp_path):

@@ -1,4 +1,4 @@
-"""Tests for elicit.parsing: a corpus of messy small-model outputs, scales, matching."""
+"""Tests for elicit.elicitation.parsing: a corpus of messy small-model outputs, scales, matching."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from elicit.parsing import (
+from elicit.elicitation.parsing import (
     MAX_ANSWER_WORDS,
     STRATEGY_FORMATS,
     answers_match,

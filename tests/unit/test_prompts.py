@@ -7,8 +7,8 @@ import random
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from elicit.parsing import parse_sample
-from elicit.prompts import STRATEGIES, Example, PromptSet, render_answer
+from elicit.elicitation.parsing import parse_sample
+from elicit.elicitation.prompts import STRATEGIES, Example, PromptSet, render_answer
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from langchain_core.language_models import FakeListChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-import elicit.proxy
+import elicit.apps.proxy
+from elicit.apps.proxy import create_app
 from elicit.chains.wrapper import ConversationScorer, conversation, stated_answer, with_confidence
-from elicit.loop import run_sync
-from elicit.parsing import parse_sample
-from elicit.proxy import create_app
-from elicit.serving import free_port
+from elicit.elicitation.parsing import parse_sample
+from elicit.model.loop import run_sync
+from elicit.model.serving import free_port
 
 KEY = "secret-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -170,7 +170,7 @@ def test_unexpected_exception_is_500_and_the_server_keeps_serving(client, upstre
     def explode(_: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(elicit.proxy, "conversation", explode)
+    monkeypatch.setattr(elicit.apps.proxy, "conversation", explode)
     status, payload = post(client, VALID)
     assert status == 500
     assert error(payload)["type"] == "server_error"

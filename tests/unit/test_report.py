@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 from sklearn.metrics import roc_auc_score
 
-from elicit import metrics, report
+from elicit.calibration import metrics, report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RNG = np.random.default_rng(11)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from elicit.datasets import Passage, build_corpus, load_builtin
-from elicit.embeddings import EMBEDDING_DIM, MiniLMEmbeddings, cached_encode
-from elicit.retrieval import BM25PassageRetriever, DenseRetriever, recall_at_k
+from elicit.routing.embeddings import EMBEDDING_DIM, MiniLMEmbeddings, cached_encode
+from elicit.routing.retrieval import BM25PassageRetriever, DenseRetriever, recall_at_k
 
 PASSAGES = [
     ("fr", "France", "France is a country in Europe. Its capital is Paris."),

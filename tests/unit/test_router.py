@@ -14,12 +14,11 @@ from langchain_core.language_models import BaseChatModel, FakeListChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from elicit.chains import ConfidenceChain, RetrievalRouter, RoutedAnswer
+from elicit.chains import ConfidenceChain
 from elicit.datasets import QAItem
-from elicit.evaluate import RecordsFileError
-from elicit.loop import run_sync
-from elicit.retrieval import BM25PassageRetriever
-from elicit.routing_eval import (
+from elicit.evaluation.batch import RecordsFileError
+from elicit.model.loop import run_sync
+from elicit.routing.evaluate import (
     arun_route_eval,
     budget_rows,
     fit_thrust,
@@ -32,7 +31,9 @@ from elicit.routing_eval import (
     retrieval_count,
     routing_curves,
 )
-from elicit.thrust import ThrustScorer
+from elicit.routing.retrieval import BM25PassageRetriever
+from elicit.routing.router import RetrievalRouter, RoutedAnswer
+from elicit.routing.thrust import ThrustScorer
 
 PASSAGES = [
     ("city:1", "Pawni", "Pawni is a city in India with a population of 23,450."),

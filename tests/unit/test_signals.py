@@ -4,13 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from elicit.signals import (
-    compute_signals,
-    locate_answer_span,
-    mean_token_entropy_confidence,
-    p_true_from_top_logprobs,
-    span_logprob_features,
-)
+from elicit.elicitation.sampling import p_true_from_top_logprobs
+from elicit.signals.compute import compute_signals
+from elicit.signals.logit import locate_answer_span, mean_token_entropy_confidence, span_logprob_features
 from elicit.types import SIGNAL_NAMES, Guess, Sample, TokenLogprob
 
 

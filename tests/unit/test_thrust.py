@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from elicit.thrust import (
+from elicit.routing.thrust import (
     FORMAT_VERSION,
     ThrustModelError,
     ThrustScorer,

@@ -13,7 +13,7 @@ from langchain_openai import ChatOpenAI
 from openai import AsyncOpenAI, OpenAI
 from pydantic import BaseModel, Field
 
-from elicit.serving import ServerHandle
+from elicit.model.serving import ServerHandle
 from elicit.types import TokenLogprob
 
 MAX_TOP_LOGPROBS = 20

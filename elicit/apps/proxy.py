@@ -35,10 +35,10 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from elicit.calibration.fusion import FusionHead
 from elicit.chains.wrapper import ConversationScorer, check_settings, conversation
-from elicit.client import chat_model
-from elicit.fusion import FusionHead
-from elicit.serving import ServerHandle
+from elicit.model.client import chat_model
+from elicit.model.serving import ServerHandle
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from elicit.calibration.fusion import Calibrator, FusionHead, fit_baselines, signal_matrix
 from elicit.datasets import split_of
-from elicit.fusion import Calibrator, FusionHead, fit_baselines, signal_matrix
 from elicit.types import SIGNAL_NAMES, EvalRecord
 
 FUSED = "fused"

@@ -1,4 +1,4 @@
-"""Token-probability features and the assembly of every signal for one question.
+"""Token-probability features of the answer span in the generated tokens.
 
 Logit features read the probabilities the model gave to the tokens of its own answer, so
 they need the generated tokens with logprobs; when those are absent the signal is None and
@@ -12,15 +12,15 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import entr, expit, logsumexp, softmax
+from scipy.special import entr, softmax
 
-from elicit import aggregate
-from elicit.types import SIGNAL_NAMES, Sample, Signals, TokenLogprob
+from elicit.signals.consistency import matching_samples
+from elicit.types import Sample, TokenLogprob
 
 _ANSWER_LABEL = re.compile(r"(?<!\w)(?:answer|g(?:uess)?\s*\d+)\s*[*_]*\s*[:：]", re.IGNORECASE)
 """A label the prompts put before an answer ("Answer:", "G1:", "**Answer**:", ...)."""
 
-_LOGIT_SIGNALS = ("answer_prob", "answer_mean_prob", "answer_min_prob", "token_entropy")
+LOGIT_SIGNALS = ("answer_prob", "answer_mean_prob", "answer_min_prob", "token_entropy")
 
 
 def locate_answer_span(tokens: Sequence[TokenLogprob], answer: str, text: str | None = None) -> tuple[int, int] | None:
@@ -106,30 +106,7 @@ def mean_token_entropy_confidence(tokens: Sequence[TokenLogprob], span: tuple[in
     return 1.0 - float(np.mean(entropies)) if entropies else None
 
 
-def p_true_from_top_logprobs(top: dict[str, float]) -> float | None:
-    """P(True) = p(true) / (p(true) + p(false)) from one position's top logprobs.
-
-    Tokens are compared after strip + lower, and the probabilities of all variants
-    (" True", "true", "TRUE", ...) are summed, since tokenizers split these differently.
-    None when neither appears among the alternatives.
-    """
-    logprobs: dict[str, list[float]] = {"true": [], "false": []}
-    for token, logprob in top.items():
-        word = token.strip().lower()
-        # A zero-probability entry says nothing, so it counts as absent.
-        if word in logprobs and math.isfinite(logprob):
-            logprobs[word].append(logprob)
-    if not logprobs["true"] and not logprobs["false"]:
-        return None
-    if not logprobs["false"]:
-        return 1.0
-    if not logprobs["true"]:
-        return 0.0
-    # In log space so that tiny probabilities of both words do not underflow to 0 / 0.
-    return float(expit(logsumexp(logprobs["true"]) - logsumexp(logprobs["false"])))
-
-
-def _logit_signals(samples: Sequence[Sample], answer: str) -> tuple[dict[str, float], dict[str, str]]:
+def logit_signals(samples: Sequence[Sample], answer: str) -> tuple[dict[str, float], dict[str, str]]:
     """Logit features averaged over samples that gave ``answer`` and carry tokens.
 
     Only those samples are used: a sample with another answer says how sure the model was
@@ -138,11 +115,11 @@ def _logit_signals(samples: Sequence[Sample], answer: str) -> tuple[dict[str, fl
     """
     if all(s.tokens is None for s in samples):
         reason = "logprobs were not requested"
-        return {}, dict.fromkeys(_LOGIT_SIGNALS, reason)
-    candidates = [(s.tokens, s.answer) for s in aggregate.matching_samples(samples, answer) if s.tokens and s.answer]
+        return {}, dict.fromkeys(LOGIT_SIGNALS, reason)
+    candidates = [(s.tokens, s.answer) for s in matching_samples(samples, answer) if s.tokens and s.answer]
     if not candidates:
         reason = "no sample with logprobs gave the answer"
-        return {}, dict.fromkeys(_LOGIT_SIGNALS, reason)
+        return {}, dict.fromkeys(LOGIT_SIGNALS, reason)
     per_sample: list[dict[str, float]] = []
     entropy_confidences: list[float] = []
     for tokens, own_answer in candidates:
@@ -155,7 +132,7 @@ def _logit_signals(samples: Sequence[Sample], answer: str) -> tuple[dict[str, fl
             entropy_confidences.append(confidence)
     if not per_sample:
         reason = "answer not found in generated tokens"
-        return {}, dict.fromkeys(_LOGIT_SIGNALS, reason)
+        return {}, dict.fromkeys(LOGIT_SIGNALS, reason)
     values = {name: float(np.mean([features[name] for features in per_sample])) for name in per_sample[0]}
     missing: dict[str, str] = {}
     if entropy_confidences:
@@ -163,50 +140,3 @@ def _logit_signals(samples: Sequence[Sample], answer: str) -> tuple[dict[str, fl
     else:
         missing["token_entropy"] = "no top_logprobs at the answer tokens"
     return values, missing
-
-
-def compute_signals(samples: Sequence[Sample], answer: str | None, *, p_true: float | None = None) -> Signals:
-    """Every signal for one question about ``answer``, each in [0, 1] or None with a reason.
-
-    ``answer`` is usually the majority answer, but any answer can be scored (agreement,
-    Avg-Conf, Pair-Rank and the logit features refer to it; entropy and margin describe the
-    answer distribution as a whole). ``p_true`` comes from a separate self-evaluation call.
-    Values are clipped to [0, 1] to absorb floating-point rounding.
-    """
-    if p_true is not None and not 0.0 <= p_true <= 1.0:
-        raise ValueError(f"p_true must be in [0, 1], got {p_true}")
-    values: dict[str, float | None] = {
-        "verbal_mean": aggregate.verbal_mean(samples),
-        "avg_conf": aggregate.avg_conf(samples, answer),
-        "pair_rank": aggregate.pair_rank(samples, answer),
-        "agreement": aggregate.agreement(samples, answer),
-        "entropy": aggregate.answer_entropy_confidence(samples),
-        "margin": aggregate.margin(samples),
-        "p_true": p_true,
-    }
-    has_confidence = any(s.confidence is not None for s in samples)
-    reasons = {
-        "verbal_mean": "no sample gave a verbal confidence",
-        "avg_conf": "verbal confidences sum to 0" if has_confidence else "no sample gave a verbal confidence",
-        "pair_rank": "no top-k guesses",
-        "agreement": "no samples",
-        "entropy": "entropy needs at least 2 samples",
-        "margin": "no sample gave a parsable answer",
-        "p_true": "P(True) not computed",
-    }
-    if answer is None:
-        no_answer = "no answer to score"
-        logit_values: dict[str, float] = {}
-        reasons |= {"avg_conf": no_answer, "pair_rank": no_answer, "agreement": no_answer}
-        reasons |= dict.fromkeys(_LOGIT_SIGNALS, no_answer)
-    else:
-        logit_values, logit_reasons = _logit_signals(samples, answer)
-        reasons |= logit_reasons
-    values |= logit_values
-    if not samples:
-        reasons |= {name: "no samples" for name in SIGNAL_NAMES if name != "p_true"}
-    clipped = {
-        name: None if (value := values.get(name)) is None else float(np.clip(value, 0.0, 1.0)) for name in SIGNAL_NAMES
-    }
-    missing = {name: reasons[name] for name in SIGNAL_NAMES if clipped[name] is None}
-    return Signals(**clipped, missing=missing)

@@ -406,7 +406,8 @@ def _parse_multistep(block: str) -> _Fields:
             step_confidences.append(value)
     reasoning = (block[steps[0].start() : start].strip() or None) if steps else None
     if step_confidences:
-        confidence, confidence_problem = math.prod(step_confidences), None
+        confidence: float | None = math.prod(step_confidences)
+        confidence_problem: str | None = None
     else:
         confidence, confidence_problem = _confidence_in(block[end:])
     return _Fields(

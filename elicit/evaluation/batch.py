@@ -17,7 +17,7 @@ import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from elicit.datasets import QAItem
-from elicit.parsing import match_any
+from elicit.elicitation.parsing import match_any
 from elicit.types import SIGNAL_NAMES, Elicitation, EvalRecord
 
 
@@ -175,7 +175,7 @@ async def aevaluate(
         async def one(item: QAItem) -> None:
             async with semaphore:
                 try:
-                    request = {"question": item.question}
+                    request: dict[str, Any] = {"question": item.question}
                     if item.id in pools:
                         request["hint_pool"] = pools[item.id]
                     result = await chain.ainvoke(request)

@@ -8,15 +8,16 @@ times faster than one request per sample.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+from scipy.special import expit, logsumexp
 
-from elicit.client import tokens_from_openai
-from elicit.signals import p_true_from_top_logprobs
+from elicit.model.client import tokens_from_openai
 from elicit.types import TokenLogprob
 
 
@@ -81,6 +82,29 @@ async def agenerate(
         )  # fmt: skip
         generations += [_generation(r.generations[0][0]) for r in extra]
     return generations
+
+
+def p_true_from_top_logprobs(top: dict[str, float]) -> float | None:
+    """P(True) = p(true) / (p(true) + p(false)) from one position's top logprobs.
+
+    Tokens are compared after strip + lower, and the probabilities of all variants
+    (" True", "true", "TRUE", ...) are summed, since tokenizers split these differently.
+    None when neither appears among the alternatives.
+    """
+    logprobs: dict[str, list[float]] = {"true": [], "false": []}
+    for token, logprob in top.items():
+        word = token.strip().lower()
+        # A zero-probability entry says nothing, so it counts as absent.
+        if word in logprobs and math.isfinite(logprob):
+            logprobs[word].append(logprob)
+    if not logprobs["true"] and not logprobs["false"]:
+        return None
+    if not logprobs["false"]:
+        return 1.0
+    if not logprobs["true"]:
+        return 0.0
+    # In log space so that tiny probabilities of both words do not underflow to 0 / 0.
+    return float(expit(logsumexp(logprobs["true"]) - logsumexp(logprobs["false"])))
 
 
 async def ap_true(llm: BaseChatModel, messages: Sequence[BaseMessage]) -> tuple[float | None, str | None]:

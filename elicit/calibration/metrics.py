@@ -76,7 +76,7 @@ def _bin_edges(conf: NDArray[np.float64], n_bins: int, strategy: str) -> NDArray
     if strategy == "uniform":
         return np.linspace(0.0, 1.0, n_bins + 1)
     if strategy == "quantile":
-        edges = np.quantile(conf, np.linspace(0.0, 1.0, n_bins + 1))
+        edges = np.quantile(conf, np.linspace(0.0, 1.0, n_bins + 1)).astype(np.float64)
         # Outer edges span the whole probability range so the bins tile [0, 1].
         edges[0], edges[-1] = 0.0, 1.0
         return edges
@@ -93,9 +93,9 @@ def _bin_totals(
     """
     edges = _bin_edges(conf, n_bins, strategy)
     bin_ids = np.searchsorted(edges[1:-1], conf, side="left")
-    counts = np.bincount(bin_ids, minlength=n_bins)
-    conf_sums = np.bincount(bin_ids, weights=conf, minlength=n_bins)
-    correct_sums = np.bincount(bin_ids, weights=corr.astype(float), minlength=n_bins)
+    counts = np.bincount(bin_ids, minlength=n_bins).astype(np.int64)
+    conf_sums = np.bincount(bin_ids, weights=conf, minlength=n_bins).astype(np.float64)
+    correct_sums = np.bincount(bin_ids, weights=corr.astype(float), minlength=n_bins).astype(np.float64)
     return edges, counts, conf_sums, correct_sums
 
 

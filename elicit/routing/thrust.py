@@ -91,7 +91,7 @@ class ThrustScorer:
     @property
     def dim(self) -> int:
         """Embedding dimension the scorer was fitted on."""
-        return self._fitted_centroids().shape[1]
+        return self._fitted()[0].shape[1]
 
     def fit(
         self,
@@ -135,12 +135,12 @@ class ThrustScorer:
 
     def score(self, embeddings: np.ndarray) -> np.ndarray:
         """Raw Thrust score (>= 0) of each query row; one row gives a length-1 array."""
-        centroids = self._fitted_centroids()
+        centroids, sizes = self._fitted()
         q = _as_matrix(np.atleast_2d(embeddings), "embeddings")
         if q.shape[1] != centroids.shape[1]:
             raise ThrustModelError(f"embeddings have dimension {q.shape[1]}, the scorer expects {centroids.shape[1]}")
         pull = np.zeros_like(q)
-        for centroid, size in zip(centroids, self.sizes, strict=True):
+        for centroid, size in zip(centroids, sizes, strict=True):
             offset = centroid - q
             distance = np.linalg.norm(offset, axis=1)
             at_centroid = distance < self.eps
@@ -153,7 +153,7 @@ class ThrustScorer:
 
     def save(self, path: str | Path) -> None:
         """Write the fitted scorer as a small versioned JSON file."""
-        centroids = self._fitted_centroids()
+        centroids, sizes = self._fitted()
         payload = {
             "format": _FORMAT_NAME,
             "version": FORMAT_VERSION,
@@ -161,7 +161,7 @@ class ThrustScorer:
             "dim": int(centroids.shape[1]),
             "eps": self.eps,
             "centroids": centroids.tolist(),
-            "sizes": self.sizes.tolist(),
+            "sizes": sizes.tolist(),
             "centroid_labels": self.centroid_labels,
         }
         Path(path).write_text(json.dumps(payload), encoding="utf-8")
@@ -198,10 +198,10 @@ class ThrustScorer:
         scorer.centroids, scorer.sizes, scorer.centroid_labels = centroids, sizes, labels
         return scorer
 
-    def _fitted_centroids(self) -> np.ndarray:
-        if self.centroids is None:
+    def _fitted(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.centroids is None or self.sizes is None:
             raise RuntimeError("ThrustScorer is not fitted: call fit() or load() first")
-        return self.centroids
+        return self.centroids, self.sizes
 
 
 def threshold_for_budget(scores: np.ndarray, budget: float) -> float:

@@ -124,7 +124,7 @@ def _build(target: Path, source: Path) -> dict[str, Any]:
     gguf_model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
     gguf_model.eval()
     config = LlamaConfig.from_dict(plain_config_dict(gguf_model.config.to_dict()))
-    plain = LlamaForCausalLM(config).to(torch.float32)
+    plain = LlamaForCausalLM(config).float()
     plain.load_state_dict(gguf_model.state_dict())
     plain.eval()
     plain.save_pretrained(target, safe_serialization=True)

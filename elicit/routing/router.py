@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from elicit.chains.base import AsyncRunnable
 from elicit.chains.confidence import ConfidenceChain, QuestionInput, question_text
-from elicit.thrust import ThrustScorer, threshold_for_budget
+from elicit.routing.thrust import ThrustScorer, threshold_for_budget
 from elicit.types import Elicitation
 
 RoutingSignal = Literal["thrust", "confidence", "both"]
@@ -119,11 +119,18 @@ def confidence_rank(confidence: float | None) -> float:
     return MISSING_CONFIDENCE if confidence is None else confidence
 
 
+def _below(value: float | None, threshold: float | None) -> bool:
+    """True when ``value`` is strictly below ``threshold``; both must be set by then."""
+    if value is None or threshold is None:
+        raise ValueError("a routing signal or its threshold is missing")
+    return value < threshold
+
+
 class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
     """Answer with a ``ConfidenceChain``, adding retrieved passages only when a signal is low.
 
     A question is retrieved for when its signal is strictly below the threshold (the
-    convention of :func:`elicit.thrust.threshold_for_budget`). Thresholds are set directly
+    convention of :func:`elicit.routing.thrust.threshold_for_budget`). Thresholds are set directly
     or fitted for a retrieval budget with :meth:`fit_threshold`. The retrieval-augmented
     answer goes through the same chain, so it carries its own confidence.
     """
@@ -162,6 +169,7 @@ class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
         self.thrust_threshold = thrust_threshold
         self.confidence_threshold = confidence_threshold
         self.k = k
+        self.max_concurrency = chain.max_concurrency
 
     @property
     def uses_thrust(self) -> bool:
@@ -211,7 +219,9 @@ class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
             if target == "thrust":
                 scores = self.thrust_scores(questions)
             else:
-                scores = np.array([confidence_rank(e.confidence) for e in self.chain.batch(questions)])
+                scores = np.array(
+                    [confidence_rank(e.confidence) for e in self.chain.batch(list[QuestionInput](questions))]
+                )
         elif any(isinstance(v, str) for v in values):
             raise ValueError("questions_or_scores must be all questions or all numbers, not a mix")
         else:
@@ -235,11 +245,11 @@ class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
         question = question_text(input)
         base = dict(input) if isinstance(input, Mapping) else {"question": question}
         started = time.perf_counter()
-        retrieve = self.uses_thrust and thrust_score < self.thrust_threshold
+        retrieve = self.uses_thrust and _below(thrust_score, self.thrust_threshold)
         first: Elicitation | None = None
         if not retrieve and self.uses_confidence:
             first = await self.chain.ainvoke(base)
-            retrieve = confidence_rank(first.confidence) < self.confidence_threshold
+            retrieve = _below(confidence_rank(first.confidence), self.confidence_threshold)
         passages: list[RetrievedPassage] = []
         if retrieve:
             passages, final = await aanswer_with_passages(self.chain, self.retriever, base, self.k)
@@ -258,11 +268,6 @@ class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
             no_retrieval=first,
             timings={"total_s": time.perf_counter() - started},
         )
-
-    @property
-    def max_concurrency(self) -> int:
-        """Questions answered at once in a batch: the chain's bound."""
-        return self.chain.max_concurrency
 
     async def ainvoke(self, input: QuestionInput, config: RunnableConfig | None = None, **kwargs: Any) -> RoutedAnswer:
         """Answer one question (a string or a ConfidenceChain input mapping), retrieving if unsure."""
@@ -292,4 +297,5 @@ class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
                 return await self._route(input, score)
 
         jobs = (one(i, s) for i, s in zip(inputs, scores, strict=True))
-        return list(await asyncio.gather(*jobs, return_exceptions=return_exceptions))
+        results: list[Any] = await asyncio.gather(*jobs, return_exceptions=return_exceptions)
+        return results

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit, softmax
 
-from elicit.parsing import answers_match, normalize_answer
+from elicit.elicitation.parsing import answers_match, normalize_answer
 from elicit.types import Guess, Sample
 
 PAIR_RANK_L2 = 1e-2

@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from elicit import metrics
+from elicit.calibration import metrics
 
 LOWER_IS_BETTER = frozenset({"ece", "mce", "brier", "nll", "aurc"})
 HIGHER_IS_BETTER = frozenset({"auroc", "auprc_pos", "auprc_neg", "prr"})
@@ -288,7 +288,7 @@ def _histogram_figure(names: Sequence[str], scored: Mapping[str, _Scored]) -> Fi
         right = outcomes.astype(bool)
         ax.hist(
             [conf[right], conf[~right]],
-            bins=edges,
+            bins=edges.tolist(),
             color=["#55a868", "#c44e52"],
             label=[f"correct ({right.sum()})", f"wrong ({(~right).sum()})"],
         )

@@ -35,12 +35,12 @@ from pydantic import BaseModel, ConfigDict
 from sklearn.metrics import roc_auc_score
 
 from elicit.chains.confidence import ConfidenceChain, QuestionInput
-from elicit.chains.router import aanswer_with_passages, confidence_rank
 from elicit.datasets import QAItem, load_builtin, sample, select_split
-from elicit.embeddings import TextEncoder, cached_encode
-from elicit.evaluate import RecordsFileError, aevaluate
-from elicit.retrieval import recall_at_k
-from elicit.thrust import ThrustScorer, threshold_for_budget
+from elicit.evaluation.batch import RecordsFileError, aevaluate
+from elicit.routing.embeddings import TextEncoder, cached_encode
+from elicit.routing.retrieval import recall_at_k
+from elicit.routing.router import aanswer_with_passages, confidence_rank
+from elicit.routing.thrust import ThrustScorer, threshold_for_budget
 from elicit.types import Elicitation, EvalRecord
 
 ThrustFit = Literal["labeled", "unlabeled"]
@@ -153,7 +153,7 @@ def budget_rows(
     count = retrieval_count(budget, n)
     rate = count / n
     random = random_accuracy(without, with_, count)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"policy": "never", "rate": 0.0, "accuracy": float(without.mean())},
         {"policy": "always", "rate": 1.0, "accuracy": float(with_.mean())},
         {"policy": "random", "rate": rate, "accuracy": random},
@@ -414,7 +414,7 @@ async def arun_route_eval(
     signals |= {name: scorer.score(eval_vectors) for name, scorer in scorers.items()}
     curves = routing_curves(without, with_, signals)
     with_gold = [item for item in eval_items if item.metadata.get("passage_id")]
-    popularity = [item.metadata.get("popularity") for item in eval_items]
+    popularity: list[Any] = [item.metadata.get("popularity") for item in eval_items]
     result = RouteEvalResult(
         settings=dict(settings),
         thrust_fit=thrust_fit,

@@ -1,0 +1,1 @@
+"""Servers built on the chains: the OpenAI-compatible confidence proxy."""

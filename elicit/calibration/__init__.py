@@ -1,0 +1,1 @@
+"""From signals to calibrated confidence: fusion head, calibrators, metrics, fitting, reports."""

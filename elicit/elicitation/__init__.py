@@ -1,0 +1,1 @@
+"""Asking and reading: prompt templates, sampling requests, lenient parsing of replies."""

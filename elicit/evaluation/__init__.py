@@ -1,0 +1,1 @@
+"""Batch evaluation of a chain over labelled questions into resumable JSONL."""

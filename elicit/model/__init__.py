@@ -1,0 +1,1 @@
+"""The served model: the embedded default, starting or reusing vLLM, clients, the sync bridge."""

@@ -1,0 +1,1 @@
+"""Retrieve only when unsure: Thrust, embeddings, retrievers, the router and its evaluation."""

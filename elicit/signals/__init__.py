@@ -1,0 +1,1 @@
+"""Scoring one sample set: consistency, verbal and token-probability signals."""
