@@ -7,7 +7,8 @@ set of samples of a local vLLM model, fused into one calibrated confidence.
 from elicit.calibration.fusion import FusionHead
 from elicit.chains import ConfidenceChain, default_confidence
 from elicit.chains.wrapper import ConfidenceWrapper, with_confidence
-from elicit.elicitation.parsing import answers_match, match_any, normalize_answer, parse_sample
+from elicit.elicitation.matching import answers_match, exact_match, match_any, normalize_answer, same_answer, token_f1
+from elicit.elicitation.parsing import parse_sample
 from elicit.elicitation.prompts import STRATEGIES, PromptSet
 from elicit.model.client import CompletionClient, chat_model
 from elicit.model.loop import run_sync
@@ -38,6 +39,9 @@ __all__ = [
     "TokenLogprob",
     "VLLMServer",
     "answers_match",
+    "exact_match",
+    "same_answer",
+    "token_f1",
     "chat_model",
     "compute_signals",
     "connect",

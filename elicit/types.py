@@ -119,11 +119,31 @@ class Elicitation(_Model):
     timings: dict[str, float] = Field(default_factory=dict)
 
 
+class RunSetup(_Model):
+    """What produced a set of answers: a fusion head fitted on one setup is only valid for it.
+
+    ``prompt_version`` is a digest of the instruction, few-shot turns and self-evaluation
+    prompt, so an edited template is a different setup even under the same strategy name.
+    """
+
+    model: str | None = None
+    strategy: str
+    n_samples: int
+    temperature: float
+    max_tokens: int
+    top_logprobs: int | None = None
+    p_true: bool = True
+    prompt_version: str | None = None
+
+
 class EvalRecord(_Model):
     """One evaluated question, one JSONL line: enough to fit, report and resume without re-asking.
 
     Token logprobs of the samples are dropped by default: they dominate the file size and
-    every signal computed from them is already stored.
+    every signal computed from them is already stored. ``correct`` is the question-aware
+    match of :mod:`elicit.elicitation.matching`; ``exact_match`` and ``f1`` are the SQuAD-style
+    figures beside it. ``few_shot`` marks a question the prompt itself shows as a worked
+    example: its answer leaked, so metrics exclude it.
     """
 
     id: str
@@ -131,6 +151,9 @@ class EvalRecord(_Model):
     golds: list[str]
     answer: str | None = None
     correct: bool
+    exact_match: bool | None = None
+    f1: float | None = None
+    few_shot: bool = False
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     signals: Signals = Field(default_factory=Signals)
     strategy: str
@@ -138,3 +161,4 @@ class EvalRecord(_Model):
     samples: list[Sample] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
     timings: dict[str, float] = Field(default_factory=dict)
+    setup: RunSetup | None = None

@@ -18,7 +18,7 @@ from elicit.elicitation.prompts import PromptSet, check_strategy
 from elicit.elicitation.sampling import Generation, agenerate, ap_true, check_sampling
 from elicit.signals.compute import compute_signals
 from elicit.signals.consistency import majority_answer
-from elicit.types import Elicitation, Sample, Signals
+from elicit.types import Elicitation, RunSetup, Sample, Signals
 
 QuestionInput = str | Mapping[str, Any]
 
@@ -46,9 +46,10 @@ def score_samples(
     p_true: float | None,
     p_true_reason: str | None,
     fusion: FusionHead | None,
+    question: str | None = None,
 ) -> tuple[Signals, float | None, str]:
     """Every signal about ``answer``, and the confidence with where it came from ("fusion" or "default")."""
-    signals = compute_signals(samples, answer, p_true=p_true)
+    signals = compute_signals(samples, answer, p_true=p_true, question=question)
     if p_true is None and p_true_reason:
         signals.missing["p_true"] = p_true_reason
     if fusion is not None:
@@ -114,6 +115,20 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         self.max_concurrency = max_concurrency
         self.seed = seed
 
+    @property
+    def setup(self) -> RunSetup:
+        """The settings that shape this chain's answers (what a fusion head must match)."""
+        return RunSetup(
+            model=getattr(self.llm, "model_name", None),
+            strategy=self.strategy,
+            n_samples=self.n_samples,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            top_logprobs=getattr(self.llm, "top_logprobs", None),
+            p_true=self.p_true,
+            prompt_version=self.prompts.version(self.strategy),
+        )
+
     # -- generation ---------------------------------------------------------------------
 
     async def _hinted(
@@ -172,7 +187,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         timings: dict[str, float],
     ) -> Elicitation:
         signals, confidence, source = score_samples(
-            samples, answer, p_true=p_true, p_true_reason=p_true_reason, fusion=self.fusion
+            samples, answer, p_true=p_true, p_true_reason=p_true_reason, fusion=self.fusion, question=question
         )
         return Elicitation(
             question=question,
@@ -197,7 +212,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
             raise ValueError("samples is empty: nothing to score")
         parsed = [s if isinstance(s, Sample) else parse_sample(s, self.strategy) for s in samples]
         reason = None if p_true is not None else "P(True) not computed"
-        return self._finish(question, parsed, majority_answer(parsed), p_true, reason, None, {})
+        return self._finish(question, parsed, majority_answer(parsed, question), p_true, reason, None, {})
 
     # -- Runnable interface -----------------------------------------------------------------
 
@@ -219,7 +234,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         else:
             samples, reference = await self._generate(question, hint_pool, context), None
         generated = time.perf_counter()
-        answer = reference.answer if reference is not None and reference.answer else majority_answer(samples)
+        answer = reference.answer if reference is not None and reference.answer else majority_answer(samples, question)
         p_true: float | None = None
         reason: str | None = "P(True) not computed" if not self.p_true else None
         if self.p_true:

@@ -47,7 +47,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from elicit.calibration.fusion import FusionHead
 from elicit.chains.base import AsyncRunnable
 from elicit.chains.confidence import score_samples
-from elicit.elicitation.parsing import normalize_answer, parse_sample
+from elicit.elicitation.matching import normalize_answer
+from elicit.elicitation.parsing import parse_sample
 from elicit.elicitation.prompts import PromptSet, render_answer
 from elicit.elicitation.sampling import agenerate, ap_true, check_sampling
 from elicit.model.loop import run_sync
@@ -195,7 +196,10 @@ class ConversationScorer:
         answer = stated_answer(reply, samples)
         scored = answer if answer is not None else (reply.strip() or None)
         p_true, reason = await self._p_true(messages, reply)
-        signals, value, source = score_samples(samples, scored, p_true=p_true, p_true_reason=reason, fusion=self.fusion)
+        last = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
+        signals, value, source = score_samples(
+            samples, scored, p_true=p_true, p_true_reason=reason, fusion=self.fusion, question=messages[last].text
+        )
         return ConversationConfidence(
             value=value,
             source=source,

@@ -15,6 +15,7 @@ from functools import lru_cache
 from itertools import chain, zip_longest
 
 from elicit.datasets.arithmetic import arithmetic_items
+from elicit.datasets.fanout import fanout_items
 from elicit.datasets.geography import CONTINENT_ALIASES, Country, cities, countries, fold, us_states
 from elicit.datasets.items import QAItem
 
@@ -25,6 +26,7 @@ BUILTIN_DATASETS: dict[str, str] = {
     "cities": "Country of ~31k cities of 15,000+ people with a unique name; popularity = city population.",
     "us_capitals": "Capital of each of the 50 US states; popularity = population of its 15,000+ cities.",
     "arithmetic": "Generated arithmetic, difficulty levels 1-5 with 100 questions each; depends on the seed.",
+    "fanout": "~1.8k human-written single-hop questions from FanOutQA (pip fanoutqa, CC BY-SA 4.0); no popularity.",
 }
 """Name -> one-line description of every built-in set."""
 
@@ -135,6 +137,7 @@ _FIXED_SETS: dict[str, Callable[[], tuple[QAItem, ...]]] = {
     "continents": _continents,
     "cities": _cities,
     "us_capitals": _us_capitals,
+    "fanout": fanout_items,
 }
 
 

@@ -22,7 +22,7 @@ _ENTITIES: dict[str, Callable[[], Sequence[Entity]]] = {
 }
 
 CORPUS_DATASETS: tuple[str, ...] = tuple(_ENTITIES)
-"""Built-in sets that have passages (arithmetic needs no retrieval)."""
+"""Built-in sets that have passages (arithmetic needs no retrieval; fanout has no corpus of its own)."""
 
 
 @lru_cache(maxsize=len(_ENTITIES))

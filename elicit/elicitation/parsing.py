@@ -1,4 +1,4 @@
-"""Reading answers and confidences out of raw generations, and matching answers to gold.
+"""Reading answers and confidences out of raw generations.
 
 The model behind elicit is small and follows the requested output format loosely: it
 drops or reorders fields, wraps answers in markdown or quotes, writes confidences on
@@ -9,18 +9,13 @@ strict about provenance: it only ever reads the first answer block, so an invent
 follow-up never leaks into the sample. A sample whose answer cannot be found is
 flagged (``parsed=False`` with a ``parse_error``), never dropped, and its raw text is
 kept verbatim so it can be re-parsed later.
-
-Answer matching normalizes both sides (case, punctuation, articles, number words,
-numeric spelling) so that surface differences do not count as wrong answers, while a
-long paragraph that merely mentions the gold answer does not count as right.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from elicit.types import Guess, Sample, TokenLogprob
@@ -467,172 +462,3 @@ def parse_sample(
         tokens=tokens,
         finish_reason=finish_reason,
     )
-
-
-# --- normalization and matching -----------------------------------------------------
-
-_APOSTROPHES = re.compile(r"['’‘`]")
-_NON_DECIMAL_DOT = re.compile(r"\.(?![0-9])")
-_TOKEN = re.compile(
-    r"(?<![\w.])[-+]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)(?!\w)"
-    r"|[^\W_]+"
-)
-_NUMBER_TOKEN = re.compile(r"[-+]?(?:[0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)")
-_CANONICAL_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-_ARTICLES = frozenset({"a", "an", "the"})
-_UNITS = {
-    word: value
-    for value, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-        "fourteen fifteen sixteen seventeen eighteen nineteen".split()
-    )
-}
-_TENS = {word: 10 * (i + 2) for i, word in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
-_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
-_BLOCKING_WORDS = frozenset(
-    "not never neither nor or isnt wasnt arent werent dont doesnt didnt cannot cant wont".split()
-)
-"""Words that turn "framing around the gold answer" into negation or hedging."""
-
-
-def _strip_accents(text: str) -> str:
-    """Compatibility-decompose and drop combining marks: ``São`` -> ``Sao``, ``²`` -> ``2``."""
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
-
-
-def _canonical_number(token: str) -> str:
-    """``1,000`` -> ``1000``, ``12.0`` -> ``12``, ``-3.50`` -> ``-3.5``, ``.5`` -> ``0.5``.
-
-    Done on the digit string (not via float/Decimal) so long numbers stay exact.
-    """
-    sign = "-" if token.startswith("-") else ""
-    whole, _, fraction = token.lstrip("+-").replace(",", "").partition(".")
-    whole = whole.lstrip("0") or "0"
-    fraction = fraction.rstrip("0")
-    if whole == "0" and not fraction:
-        sign = ""
-    return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
-
-
-def _read_number_words(tokens: list[str], start: int) -> tuple[int | None, int]:
-    """Read one spelled-out number starting at ``tokens[start]``.
-
-    Returns its value and the index after it, or (None, start). Only well-formed
-    compositions are joined ("twenty one" -> 21, "two thousand five hundred" -> 2500),
-    so a list like "one two three" stays three numbers.
-    """
-    total = current = 0
-    previous: str | None = None
-    scale_limit = math.inf
-    i = start
-    while i < len(tokens):
-        word = tokens[i]
-        if word in _UNITS and (
-            previous in (None, "hundred", "scale", "and") or (previous == "tens" and 0 < _UNITS[word] < 10)
-        ):
-            current += _UNITS[word]
-            kind = "unit"
-        elif word in _TENS and previous in (None, "hundred", "scale", "and"):
-            current += _TENS[word]
-            kind = "tens"
-        elif word == "hundred" and (previous is None or (previous in ("unit", "tens") and 0 < current < 100)):
-            current = max(current, 1) * 100
-            kind = "hundred"
-        elif word in _SCALES and previous != "and" and _SCALES[word] < scale_limit:
-            total += max(current, 1) * _SCALES[word]
-            current, scale_limit = 0, _SCALES[word]
-            kind = "scale"
-        elif (
-            word == "and"
-            and previous in ("hundred", "scale")
-            and i + 1 < len(tokens)
-            and (tokens[i + 1] in _UNITS or tokens[i + 1] in _TENS)
-        ):
-            kind = "and"
-        else:
-            break
-        previous = kind
-        i += 1
-    if previous is None:
-        return None, start
-    return total + current, i
-
-
-def normalize_answer(text: str) -> str:
-    """Canonical form of an answer for comparison.
-
-    Lowercases, removes accents, apostrophes and abbreviation dots (``U.S.`` -> ``us``),
-    turns other punctuation into token breaks, drops articles (a/an/the), converts
-    spelled-out numbers to digits ("twenty-one" -> ``21``) and writes every number in
-    one form (``1,000`` -> ``1000``, ``12.0`` -> ``12``, ``-3.50`` -> ``-3.5``), then
-    joins tokens with single spaces. The result is a fixed point: normalizing it again
-    changes nothing.
-    """
-    text = _strip_accents(_strip_accents(text).casefold())
-    text = _NON_DECIMAL_DOT.sub("", _APOSTROPHES.sub("", text))
-    tokens = [_canonical_number(tok) if _NUMBER_TOKEN.fullmatch(tok) else tok for tok in _TOKEN.findall(text)]
-    tokens = [tok for tok in tokens if tok not in _ARTICLES]
-    merged: list[str] = []
-    i = 0
-    while i < len(tokens):
-        value, after = _read_number_words(tokens, i)
-        if value is None:
-            merged.append(tokens[i])
-            i += 1
-        else:
-            merged.append(str(value))
-            i = after
-    return " ".join(merged)
-
-
-def _contains_run(haystack: list[str], needle: list[str]) -> int | None:
-    """Start index of ``needle`` as a contiguous run of whole tokens in ``haystack``."""
-    width = len(needle)
-    return next(
-        (i for i in range(len(haystack) - width + 1) if haystack[i : i + width] == needle),
-        None,
-    )
-
-
-def answers_match(answer: str, gold: str) -> bool:
-    """Whether ``answer`` says the same thing as ``gold``, after ``normalize_answer``.
-
-    True when the normalized strings are equal; or when gold is a single number and
-    the answer contains exactly that one number ("12 apples" vs "12"); or when gold's
-    tokens appear as a contiguous run in a SHORT answer (at most gold length + 4
-    tokens: "The capital is Paris" matches "Paris", a paragraph that mentions Paris
-    does not). Containment is meant to forgive framing, not hedging or negation, so
-    the two looser rules fail when the extra words include a negation or "or"
-    ("Not Paris", "Paris or Lyon"). Matching is on whole tokens: "Parish" is not "Paris".
-    """
-    answer_tokens = normalize_answer(answer).split()
-    gold_tokens = normalize_answer(gold).split()
-    if not gold_tokens or not answer_tokens:
-        return False
-    if answer_tokens == gold_tokens:
-        return True
-    numbers = [tok for tok in answer_tokens if _CANONICAL_NUMBER.fullmatch(tok)]
-    if len(gold_tokens) == 1 and _CANONICAL_NUMBER.fullmatch(gold_tokens[0]):
-        extra = [tok for tok in answer_tokens if tok not in numbers]
-        if numbers == gold_tokens and not _BLOCKING_WORDS.intersection(extra):
-            return True
-    if len(answer_tokens) > len(gold_tokens) + 4:
-        return False
-    start = _contains_run(answer_tokens, gold_tokens)
-    if start is None:
-        return False
-    extra = answer_tokens[:start] + answer_tokens[start + len(gold_tokens) :]
-    return not _BLOCKING_WORDS.intersection(extra)
-
-
-def match_any(answer: str | None, golds: Sequence[str]) -> bool:
-    """Whether ``answer`` matches any of the accepted gold answers (see ``answers_match``).
-
-    A missing or blank answer never matches; an empty ``golds`` is a caller error
-    (there would be nothing to be right about), so it raises.
-    """
-    if not golds:
-        raise ValueError("golds must contain at least one gold answer")
-    if answer is None or not answer.strip():
-        return False
-    return any(answers_match(answer, gold) for gold in golds)

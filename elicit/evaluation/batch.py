@@ -17,8 +17,8 @@ import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from elicit.datasets import QAItem
-from elicit.elicitation.parsing import match_any
-from elicit.types import SIGNAL_NAMES, Elicitation, EvalRecord
+from elicit.elicitation.matching import exact_match, match_any, token_f1
+from elicit.types import SIGNAL_NAMES, Elicitation, EvalRecord, RunSetup
 
 
 class AnswerChain(Protocol):
@@ -33,8 +33,9 @@ class AnswerChain(Protocol):
     async def ainvoke(self, input: dict[str, Any]) -> Elicitation: ...
 
 
-Matcher = Callable[[str | None, Sequence[str]], bool]
-"""Decides whether an answer is correct given the gold answers (default: normalized match)."""
+Matcher = Callable[[str | None, Sequence[str], str], bool]
+"""Decides whether an answer to a question is correct given its gold answers (default: the
+question-aware match of :mod:`elicit.elicitation.matching`)."""
 
 
 class RecordsFileError(ValueError):
@@ -84,7 +85,15 @@ def _drop_torn_tail(path: Path) -> None:
         handle.write(b"\n")
 
 
-def to_record(item: QAItem, result: Elicitation, *, matcher: Matcher, keep_tokens: bool) -> EvalRecord:
+def to_record(
+    item: QAItem,
+    result: Elicitation,
+    *,
+    matcher: Matcher,
+    keep_tokens: bool,
+    setup: RunSetup | None = None,
+    few_shot: bool = False,
+) -> EvalRecord:
     """The JSONL record of one answered question."""
     samples = result.samples if keep_tokens else [s.model_copy(update={"tokens": None}) for s in result.samples]
     return EvalRecord(
@@ -92,7 +101,10 @@ def to_record(item: QAItem, result: Elicitation, *, matcher: Matcher, keep_token
         question=item.question,
         golds=item.golds(),
         answer=result.answer,
-        correct=matcher(result.answer, item.golds()),
+        correct=matcher(result.answer, item.golds(), item.question),
+        exact_match=exact_match(result.answer, item.golds()),
+        f1=token_f1(result.answer, item.golds()),
+        few_shot=few_shot,
         confidence=result.confidence,
         signals=result.signals,
         strategy=result.strategy,
@@ -100,6 +112,7 @@ def to_record(item: QAItem, result: Elicitation, *, matcher: Matcher, keep_token
         samples=samples,
         metadata=item.metadata,
         timings=result.timings,
+        setup=setup,
     )
 
 
@@ -142,7 +155,9 @@ async def aevaluate(
     At most ``concurrency`` questions are in flight (each is itself one request with n
     samples plus one P(True) request). A question that fails (e.g. the server went away)
     is not written, so the next run retries it; the first such error is raised after
-    everything else has finished and been saved.
+    everything else has finished and been saved. A chain with a ``setup`` and ``prompts``
+    (a ``ConfidenceChain``) has its setup stored in every record, and a question its
+    prompt shows as a few-shot example is marked ``few_shot`` so metrics leave it out.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
@@ -157,6 +172,8 @@ async def aevaluate(
     done = {record.id: record for record in existing}
     todo = [item for item in items if item.id not in done]
     pools = distractor_pools(items) if chain.strategy == "hint" else {}
+    setup: RunSetup | None = getattr(chain, "setup", None)
+    prompts = getattr(chain, "prompts", None)
     semaphore = asyncio.Semaphore(concurrency)
     errors: list[BaseException] = []
 
@@ -182,7 +199,8 @@ async def aevaluate(
                 except Exception as exc:  # noqa: BLE001 - kept and re-raised after the others finish
                     errors.append(exc)
                     return
-            record = to_record(item, result, matcher=matcher, keep_tokens=keep_tokens)
+            shown = prompts is not None and prompts.shows(item.question)
+            record = to_record(item, result, matcher=matcher, keep_tokens=keep_tokens, setup=setup, few_shot=shown)
             sink.write(record.model_dump_json() + "\n")
             sink.flush()
             os.fsync(sink.fileno())

@@ -15,23 +15,27 @@ from elicit.signals.logit import LOGIT_SIGNALS, logit_signals
 from elicit.types import SIGNAL_NAMES, Sample, Signals
 
 
-def compute_signals(samples: Sequence[Sample], answer: str | None, *, p_true: float | None = None) -> Signals:
+def compute_signals(
+    samples: Sequence[Sample], answer: str | None, *, p_true: float | None = None, question: str | None = None
+) -> Signals:
     """Every signal for one question about ``answer``, each in [0, 1] or None with a reason.
 
     ``answer`` is usually the majority answer, but any answer can be scored (agreement,
     Avg-Conf, Pair-Rank and the logit features refer to it; entropy and margin describe the
     answer distribution as a whole). ``p_true`` comes from a separate self-evaluation call.
+    ``question`` makes answer matching question-aware: "The capital is Canberra" and
+    "Canberra" are one answer to "What is the capital of Australia?".
     Values are clipped to [0, 1] to absorb floating-point rounding.
     """
     if p_true is not None and not 0.0 <= p_true <= 1.0:
         raise ValueError(f"p_true must be in [0, 1], got {p_true}")
     values: dict[str, float | None] = {
         "verbal_mean": aggregate.verbal_mean(samples),
-        "avg_conf": aggregate.avg_conf(samples, answer),
-        "pair_rank": aggregate.pair_rank(samples, answer),
-        "agreement": aggregate.agreement(samples, answer),
-        "entropy": aggregate.answer_entropy_confidence(samples),
-        "margin": aggregate.margin(samples),
+        "avg_conf": aggregate.avg_conf(samples, answer, question),
+        "pair_rank": aggregate.pair_rank(samples, answer, question),
+        "agreement": aggregate.agreement(samples, answer, question),
+        "entropy": aggregate.answer_entropy_confidence(samples, question),
+        "margin": aggregate.margin(samples, question),
         "p_true": p_true,
     }
     has_confidence = any(s.confidence is not None for s in samples)
@@ -50,7 +54,7 @@ def compute_signals(samples: Sequence[Sample], answer: str | None, *, p_true: fl
         reasons |= {"avg_conf": no_answer, "pair_rank": no_answer, "agreement": no_answer}
         reasons |= dict.fromkeys(LOGIT_SIGNALS, no_answer)
     else:
-        logit_values, logit_reasons = logit_signals(samples, answer)
+        logit_values, logit_reasons = logit_signals(samples, answer, question)
         reasons |= logit_reasons
     values |= logit_values
     if not samples:

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit, softmax
 
-from elicit.elicitation.parsing import answers_match, normalize_answer
+from elicit.elicitation.matching import normalize_answer, same_answer
 from elicit.types import Guess, Sample
 
 PAIR_RANK_L2 = 1e-2
@@ -27,21 +27,30 @@ an infinite logit; this keeps the fit bounded while barely moving well-determine
 
 @dataclass(frozen=True)
 class AnswerGroup:
-    """Answers that normalize to the same ``key``.
+    """Answers that name the same thing under :func:`~elicit.elicitation.matching.same_answer`.
 
-    ``answer`` is the most frequent original spelling (the first seen on ties), so a
-    user sees text the model actually wrote rather than the normalized key.
+    ``key`` is the normalized form of the group's most frequent answer and ``keys`` every
+    normalized form merged into it. ``answer`` is the most frequent original spelling (the
+    first seen on ties), so a user sees text the model actually wrote.
     """
 
     key: str
+    keys: tuple[str, ...]
     answer: str
     count: int
     indices: tuple[int, ...]
 
 
-def _group_strings(answers: Iterable[str | None]) -> list[AnswerGroup]:
-    """Group strings by normalized form; None and strings that normalize to "" are skipped,
-    since an answer with no content after normalization cannot agree with anything."""
+def _group_strings(answers: Iterable[str | None], question: str | None = None) -> list[AnswerGroup]:
+    """Group strings that name the same answer, largest group first.
+
+    Strings are first pooled by normalized form; then, from the most frequent form down,
+    each form joins the first group whose leading form it matches (``same_answer``), so
+    "Canberra" and "The capital is Canberra" are one answer for "What is the capital of
+    Australia?". Joining the leading form (not any member) keeps groups from chaining
+    through loose matches. None and strings that normalize to "" are skipped: an answer
+    with no content cannot agree with anything.
+    """
     members: dict[str, list[int]] = {}
     spellings: dict[str, list[str]] = {}
     for index, answer in enumerate(answers):
@@ -52,40 +61,50 @@ def _group_strings(answers: Iterable[str | None]) -> list[AnswerGroup]:
             continue
         members.setdefault(key, []).append(index)
         spellings.setdefault(key, []).append(answer.strip())
+    # dicts keep first-appearance order and sort is stable, so ties stay in that order.
+    forms = sorted(members, key=lambda key: -len(members[key]))
+    merged: list[list[str]] = []
+    for key in forms:
+        home = next((group for group in merged if same_answer(group[0], key, question)), None)
+        if home is None:
+            merged.append([key])
+        else:
+            home.append(key)
     groups = [
         AnswerGroup(
-            key=key,
+            key=keys[0],
+            keys=tuple(keys),
             # Counter.most_common keeps insertion order among equal counts.
-            answer=Counter(spellings[key]).most_common(1)[0][0],
-            count=len(indices),
-            indices=tuple(indices),
+            answer=Counter(spelling for key in keys for spelling in spellings[key]).most_common(1)[0][0],
+            count=sum(len(members[key]) for key in keys),
+            indices=tuple(sorted(index for key in keys for index in members[key])),
         )
-        for key, indices in members.items()
+        for keys in merged
     ]
-    # dicts keep first-appearance order and sort is stable, so ties stay in that order.
     return sorted(groups, key=lambda group: -group.count)
 
 
-def group_answers(samples: Sequence[Sample]) -> list[AnswerGroup]:
+def group_answers(samples: Sequence[Sample], question: str | None = None) -> list[AnswerGroup]:
     """Groups of equivalent sample answers, largest first, ties by first appearance.
 
     Samples without an answer belong to no group; ``indices`` refer to ``samples``.
+    ``question`` lets framing words of the question count as framing (see matching).
     """
-    return _group_strings(sample.answer for sample in samples)
+    return _group_strings((sample.answer for sample in samples), question)
 
 
-def majority_answer(samples: Sequence[Sample]) -> str | None:
+def majority_answer(samples: Sequence[Sample], question: str | None = None) -> str | None:
     """Most frequent answer (representative spelling); None if no sample gave one."""
-    groups = group_answers(samples)
+    groups = group_answers(samples, question)
     return groups[0].answer if groups else None
 
 
-def matching_samples(samples: Sequence[Sample], answer: str) -> list[Sample]:
-    """Samples whose parsed answer matches ``answer`` (never those without an answer)."""
-    return [s for s in samples if s.answer is not None and answers_match(s.answer, answer)]
+def matching_samples(samples: Sequence[Sample], answer: str, question: str | None = None) -> list[Sample]:
+    """Samples whose parsed answer names the same thing as ``answer`` (never those without one)."""
+    return [s for s in samples if s.answer is not None and same_answer(s.answer, answer, question)]
 
 
-def agreement(samples: Sequence[Sample], answer: str | None) -> float | None:
+def agreement(samples: Sequence[Sample], answer: str | None, question: str | None = None) -> float | None:
     """Fraction of ALL samples whose answer matches ``answer``.
 
     Unparsed samples count as disagreeing: a draw that failed to produce the answer is
@@ -94,10 +113,10 @@ def agreement(samples: Sequence[Sample], answer: str | None) -> float | None:
     """
     if not samples or answer is None:
         return None
-    return len(matching_samples(samples, answer)) / len(samples)
+    return len(matching_samples(samples, answer, question)) / len(samples)
 
 
-def answer_entropy_confidence(samples: Sequence[Sample]) -> float | None:
+def answer_entropy_confidence(samples: Sequence[Sample], question: str | None = None) -> float | None:
     """1 - H(answers) / log(n): 1 when every sample agrees, 0 when all differ.
 
     Each unparsed sample counts as its own distinct answer. Pooling them into one "no
@@ -108,21 +127,21 @@ def answer_entropy_confidence(samples: Sequence[Sample]) -> float | None:
     n = len(samples)
     if n < 2:
         return None
-    counts = [group.count for group in group_answers(samples)]
+    counts = [group.count for group in group_answers(samples, question)]
     counts += [1] * (n - sum(counts))
     probabilities = np.asarray(counts, dtype=float) / n
     entropy = float(-np.sum(probabilities * np.log(probabilities)))
     return 1.0 - entropy / math.log(n)
 
 
-def margin(samples: Sequence[Sample]) -> float | None:
+def margin(samples: Sequence[Sample], question: str | None = None) -> float | None:
     """(size of the largest answer group - size of the second) / n.
 
     The denominator is all samples, so unparsed ones shrink the margin; they do not form
     a competing group, because they do not agree on a rival answer. A single group has a
     second group of size 0. None when no sample gave an answer (no leading answer exists).
     """
-    groups = group_answers(samples)
+    groups = group_answers(samples, question)
     if not groups:
         return None
     runner_up = groups[1].count if len(groups) > 1 else 0
@@ -135,7 +154,7 @@ def verbal_mean(samples: Sequence[Sample]) -> float | None:
     return float(np.mean(confidences)) if confidences else None
 
 
-def avg_conf(samples: Sequence[Sample], answer: str | None) -> float | None:
+def avg_conf(samples: Sequence[Sample], answer: str | None, question: str | None = None) -> float | None:
     """Avg-Conf (Xiong et al. 2024): sum_i c_i * [a_i matches answer] / sum_i c_i.
 
     Sums run over samples that stated a confidence, including unparsed ones: a confident
@@ -147,7 +166,7 @@ def avg_conf(samples: Sequence[Sample], answer: str | None) -> float | None:
     total = sum(s.confidence for s in samples if s.confidence is not None)
     if total <= 0.0:
         return None
-    matched = sum(s.confidence for s in matching_samples(samples, answer) if s.confidence is not None)
+    matched = sum(s.confidence for s in matching_samples(samples, answer, question) if s.confidence is not None)
     return matched / total
 
 
@@ -174,7 +193,7 @@ def _fit_bradley_terry(winners: np.ndarray, losers: np.ndarray, weights: np.ndar
     return softmax(result.x)
 
 
-def pair_rank(samples: Sequence[Sample], answer: str | None) -> float | None:
+def pair_rank(samples: Sequence[Sample], answer: str | None, question: str | None = None) -> float | None:
     """Pair-Rank (Xiong et al. 2024): probability of ``answer`` from the top-K rankings.
 
     Each sample's guesses form a ranking. Every distinct answer u seen in any sample's
@@ -192,10 +211,10 @@ def pair_rank(samples: Sequence[Sample], answer: str | None) -> float | None:
     if answer is None:
         return None
     rankings = [_ranking(s.guesses) for s in samples if s.guesses]
-    groups = _group_strings(guess for ranking in rankings for guess in ranking)
+    groups = _group_strings((guess for ranking in rankings for guess in ranking), question)
     if not groups:
         return None
-    item_of = {group.key: item for item, group in enumerate(groups)}
+    item_of = {key: item for item, group in enumerate(groups) for key in group.keys}
     pair_counts: Counter[tuple[int, int]] = Counter()
     for ranking in rankings:
         keys = [normalize_answer(guess) for guess in ranking]
@@ -211,4 +230,6 @@ def pair_rank(samples: Sequence[Sample], answer: str | None) -> float | None:
         probabilities = _fit_bradley_terry(pairs[:, 0], pairs[:, 1], weights, len(groups))
     else:
         probabilities = np.ones(1)  # one distinct guess overall: all mass on it
-    return float(sum(p for p, group in zip(probabilities, groups, strict=True) if answers_match(group.answer, answer)))
+    return float(
+        sum(p for p, group in zip(probabilities, groups, strict=True) if same_answer(group.answer, answer, question))
+    )

@@ -106,7 +106,9 @@ def mean_token_entropy_confidence(tokens: Sequence[TokenLogprob], span: tuple[in
     return 1.0 - float(np.mean(entropies)) if entropies else None
 
 
-def logit_signals(samples: Sequence[Sample], answer: str) -> tuple[dict[str, float], dict[str, str]]:
+def logit_signals(
+    samples: Sequence[Sample], answer: str, question: str | None = None
+) -> tuple[dict[str, float], dict[str, str]]:
     """Logit features averaged over samples that gave ``answer`` and carry tokens.
 
     Only those samples are used: a sample with another answer says how sure the model was
@@ -116,7 +118,7 @@ def logit_signals(samples: Sequence[Sample], answer: str) -> tuple[dict[str, flo
     if all(s.tokens is None for s in samples):
         reason = "logprobs were not requested"
         return {}, dict.fromkeys(LOGIT_SIGNALS, reason)
-    candidates = [(s.tokens, s.answer) for s in matching_samples(samples, answer) if s.tokens and s.answer]
+    candidates = [(s.tokens, s.answer) for s in matching_samples(samples, answer, question) if s.tokens and s.answer]
     if not candidates:
         reason = "no sample with logprobs gave the answer"
         return {}, dict.fromkeys(LOGIT_SIGNALS, reason)

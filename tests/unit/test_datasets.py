@@ -208,7 +208,7 @@ def test_country_passage_reads_naturally() -> None:
     assert france.text.startswith(
         "France is a country in Europe. Its capital is Paris. Its currency is the Euro (EUR)."
     )
-    assert set(BUILTIN_DATASETS) - set(CORPUS_DATASETS) == {"arithmetic"}
+    assert set(BUILTIN_DATASETS) - set(CORPUS_DATASETS) == {"arithmetic", "fanout"}
 
 
 # --- items -----------------------------------------------------------------------------------

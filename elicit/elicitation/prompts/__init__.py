@@ -9,8 +9,10 @@ names (``vanilla.txt``, ``cot.txt``, ``topk.txt``, ``multistep.txt``, ``self_eva
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,11 @@ class Example:
     passage: str = ""
     guesses: list[tuple[str, float]] = field(default_factory=list)
     steps: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _question_key(question: str) -> str:
+    """Questions compared without case, spacing or punctuation."""
+    return " ".join(re.findall(r"\w+", question.casefold()))
 
 
 def check_strategy(strategy: str) -> str:
@@ -88,6 +95,21 @@ class PromptSet:
         self._templates = {name: self._read(f"{name}.txt") for name in ("vanilla", "cot", "topk", "multistep")}
         self._self_eval = self._read("self_eval.txt")
         self._context = self._read("context.txt")
+
+    def version(self, strategy: str) -> str:
+        """A short digest of everything ``strategy``'s prompts show the model.
+
+        Instruction, few-shot turns, hint templates and the self-evaluation prompt all
+        change the answers and therefore what a fitted head has learnt from them.
+        """
+        parts = [m.content for m in self.messages(strategy, "{question}")]
+        parts += [*self.hints, self._self_eval, self._context]
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
+
+    def shows(self, question: str) -> bool:
+        """Whether ``question`` is one of the few-shot examples (its answer is in every prompt)."""
+        key = _question_key(question)
+        return any(_question_key(example.question) == key for example in self.examples)
 
     def _read(self, name: str) -> str:
         """A template file: the user's folder first, then the built-in one."""
