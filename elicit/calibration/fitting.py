@@ -1,9 +1,14 @@
-"""Fit the fusion head and the one-signal baselines on evaluation records, score held-out ones.
+"""Fit the fusion head and the one-signal baselines on evaluation records, scored out of sample.
 
-Records are split by a stable hash of their id (the built-in datasets' 60/20/20 split):
-"train" records fit every method, "dev" and "test" records are held out and scored. So
-the same question never helps fit the method it is used to judge, and rerunning gives the
-same split.
+Cross-fitting: records are dealt into K folds (stratified by dataset and label, stable by
+id, see :func:`elicit.calibration.stats.cross_fit_folds`); every fitted method is fitted K
+times on K-1 folds and predicts the fold it did not see. So every record gets an
+out-of-fold prediction from every method and all of them are compared on the same
+questions; the saved head is then refit on every record.
+
+Every method scores every question. Where a raw signal is missing its declared fallback
+``RAW_FALLBACK`` is used and counted; the fitted methods follow their own missing rule.
+Questions the prompt shows as few-shot examples are left out (their answers leaked).
 """
 
 from __future__ import annotations
@@ -14,60 +19,114 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from elicit.calibration.fusion import Calibrator, FusionHead, fit_baselines, signal_matrix
-from elicit.datasets import split_of
+from elicit.calibration.fusion import Calibrator, FusionHead, fit_baselines, provenance_for, signal_matrix
+from elicit.calibration.stats import cross_fit_folds
 from elicit.types import SIGNAL_NAMES, EvalRecord
 
 FUSED = "fused"
 DEFAULT = "default"
+RAW_FALLBACK = 0.0
+"""A raw signal that could not be computed counts as no support for the answer: it is
+missing mostly when no answer was parsed or no sample gave it."""
 
 
 @dataclass
-class HeldOut:
-    """A fitted head and baselines, and every method's confidences on the held-out records."""
+class CrossFit:
+    """The refit head and every method's out-of-fold confidences on the scored records."""
 
     head: FusionHead
-    baselines: dict[str, Calibrator]
-    train: list[EvalRecord]
-    test: list[EvalRecord]
+    records: list[EvalRecord]
     correct: NDArray[np.bool_]
+    datasets: list[str]
+    folds: NDArray[np.int64]
+    k: int
     scores: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    fallbacks: dict[str, int] = field(default_factory=dict)
+    excluded_few_shot: int = 0
 
 
-def split_records(records: Sequence[EvalRecord], seed: int = 0) -> tuple[list[EvalRecord], list[EvalRecord]]:
-    """(train, held-out) by the stable split of each record's id."""
-    train = [r for r in records if split_of(r.id, seed) == "train"]
-    held_out = [r for r in records if split_of(r.id, seed) != "train"]
-    return train, held_out
+def dataset_of(record: EvalRecord) -> str:
+    """The dataset a record came from: its metadata's, else the prefix of its id."""
+    named = record.metadata.get("dataset")
+    return str(named) if named else record.id.partition(":")[0]
 
 
-def raw_scores(records: Sequence[EvalRecord]) -> dict[str, NDArray[np.float64]]:
-    """Each signal as it is (NaN where missing) and the records' own confidence, under ``raw:<name>``."""
-    values, _ = signal_matrix([r.signals for r in records], SIGNAL_NAMES)
-    scores = {f"raw:{name}": values[:, i] for i, name in enumerate(SIGNAL_NAMES) if not np.isnan(values[:, i]).all()}
-    scores[DEFAULT] = np.array([np.nan if r.confidence is None else r.confidence for r in records], dtype=float)
-    return scores
+def scored_records(records: Sequence[EvalRecord]) -> tuple[list[EvalRecord], int]:
+    """The records metrics may use, and how many few-shot (leaked) ones were left out."""
+    kept = [r for r in records if not r.few_shot]
+    return kept, len(records) - len(kept)
 
 
-def fit_held_out(records: Sequence[EvalRecord], seed: int = 0) -> HeldOut:
-    """Fit on the train split, score the held-out split with the head, every baseline and every raw signal."""
-    train, test = split_records(records, seed)
-    for name, part in (("train", train), ("held-out", test)):
-        if len({r.correct for r in part}) < 2:
-            raise ValueError(
-                f"the {name} split has {len(part)} records and needs both correct and wrong answers; "
-                "evaluate more questions"
-            )
-    labels = [r.correct for r in train]
-    head = FusionHead.fit([r.signals for r in train], labels)
-    baselines = {
-        name: calibrator
-        for name, calibrator in fit_baselines([r.signals for r in train], labels).items()
-        if not name.startswith("raw:")  # raw values are reported as they are, missing ones included
-    }
-    test_signals = [r.signals for r in test]
-    scores = raw_scores(test)
-    scores.update({name: calibrator.predict(test_signals) for name, calibrator in baselines.items()})
-    scores[FUSED] = head.predict(test_signals)
-    correct = np.array([r.correct for r in test], dtype=bool)
-    return HeldOut(head=head, baselines=baselines, train=train, test=test, correct=correct, scores=scores)
+def raw_scores(records: Sequence[EvalRecord]) -> tuple[dict[str, NDArray[np.float64]], dict[str, int]]:
+    """Each signal as it is under ``raw:<name>`` and the records' own confidence under ``default``.
+
+    Missing values take ``RAW_FALLBACK``; the second mapping counts them per method.
+    """
+    values, missing = signal_matrix([r.signals for r in records], SIGNAL_NAMES)
+    scores: dict[str, NDArray[np.float64]] = {}
+    fallbacks: dict[str, int] = {}
+    for i, name in enumerate(SIGNAL_NAMES):
+        if missing[:, i].all():
+            continue
+        scores[f"raw:{name}"] = np.where(missing[:, i], RAW_FALLBACK, values[:, i])
+        fallbacks[f"raw:{name}"] = int(missing[:, i].sum())
+    confidence = np.array([np.nan if r.confidence is None else r.confidence for r in records], dtype=float)
+    scores[DEFAULT] = np.where(np.isnan(confidence), RAW_FALLBACK, confidence)
+    fallbacks[DEFAULT] = int(np.isnan(confidence).sum())
+    return scores, fallbacks
+
+
+def _check_labels(records: Sequence[EvalRecord], k: int) -> None:
+    right = sum(r.correct for r in records)
+    wrong = len(records) - right
+    if min(right, wrong) < k:
+        raise ValueError(
+            f"{len(records)} records with {right} correct and {wrong} wrong answers: {k}-fold cross-fitting "
+            f"needs at least {k} of each; evaluate more questions or use fewer folds"
+        )
+
+
+def cross_fit(records: Sequence[EvalRecord], k: int = 5, seed: int = 0, *, source: str | None = None) -> CrossFit:
+    """Out-of-fold predictions of the head and every baseline, and the head refit on everything.
+
+    A baseline is kept only if it could be fitted in every fold (its signal present in
+    each training part), so that every method scores every question.
+    """
+    kept, excluded = scored_records(records)
+    _check_labels(kept, k)
+    correct = np.array([r.correct for r in kept], dtype=bool)
+    datasets = [dataset_of(r) for r in kept]
+    folds = cross_fit_folds([r.id for r in kept], correct, groups=datasets, k=k, seed=seed)
+    signals = [r.signals for r in kept]
+    scores, fallbacks = raw_scores(kept)
+    fitted: dict[str, NDArray[np.float64]] = {FUSED: np.full(len(kept), np.nan)}
+    for fold in range(k):
+        train = np.flatnonzero(folds != fold)
+        test = np.flatnonzero(folds == fold)
+        train_signals = [signals[i] for i in train]
+        train_labels = correct[train].tolist()
+        test_signals = [signals[i] for i in test]
+        fitted[FUSED][test] = FusionHead.fit(train_signals, train_labels).predict(test_signals)
+        baselines: dict[str, Calibrator] = {
+            name: calibrator
+            for name, calibrator in fit_baselines(train_signals, train_labels).items()
+            if not name.startswith("raw:")  # raw values are reported as they are
+        }
+        for name, calibrator in baselines.items():
+            fitted.setdefault(name, np.full(len(kept), np.nan))[test] = calibrator.predict(test_signals)
+    scores.update({name: values for name, values in fitted.items() if not np.isnan(values).any()})
+    setups = {r.setup.model_dump_json() for r in kept if r.setup is not None}
+    setup = kept[0].setup if len(setups) == 1 else None
+    head = FusionHead.fit(signals, correct.tolist())
+    head.provenance = provenance_for([r.id for r in kept], setup, source=source, folds=k, seed=seed)
+    return CrossFit(
+        head=head,
+        records=kept,
+        correct=correct,
+        datasets=datasets,
+        folds=folds,
+        k=k,
+        scores=scores,
+        fallbacks=fallbacks,
+        excluded_few_shot=excluded,
+    )

@@ -8,6 +8,7 @@ the same data with one signal at a time, so a report can show what fusing buys.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from abc import ABC, abstractmethod
@@ -25,10 +26,14 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from elicit.types import SIGNAL_NAMES, Signals
+from elicit.types import SIGNAL_NAMES, RunSetup, Signals
 
 FORMAT_NAME = "elicit-fusion-head"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+MISSING_RULE = (
+    "a missing signal is replaced by its training mean, and a 0/1 missing column tells the head it was missing"
+)
+"""The rule for signals missing at prediction time, written into every head file."""
 FUSION_C = 1.0
 """Inverse L2 strength: enough to keep weights finite when a signal separates the
 training labels perfectly, weak enough not to flatten a few hundred examples."""
@@ -104,6 +109,46 @@ def _design_matrix(
     return np.hstack([imputed, missing[:, positions].astype(float)])
 
 
+class HeadProvenance(BaseModel):
+    """Where a head came from: what it may be applied to, and which records it has seen.
+
+    ``training_ids`` holds a short digest of every training record id, enough to refuse
+    scoring a head on its own training rows without storing the questions themselves.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    setup: RunSetup | None = None
+    n_train: int
+    training_ids_digest: str
+    training_ids: list[str]
+    source: str | None = None
+    folds: int | None = None
+    seed: int | None = None
+
+
+def id_digest(record_id: str) -> str:
+    """The short digest of one record id that a head stores."""
+    return hashlib.blake2b(record_id.encode(), digest_size=6).hexdigest()
+
+
+def provenance_for(
+    ids: Sequence[str], setup: RunSetup | None, *, source: str | None = None, folds: int | None = None,
+    seed: int | None = None,
+) -> HeadProvenance:  # fmt: skip
+    """The provenance of a head fitted on the records with ``ids``, produced under ``setup``."""
+    digests = sorted(id_digest(i) for i in ids)
+    whole = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
+    return HeadProvenance(
+        setup=setup, n_train=len(ids), training_ids_digest=whole, training_ids=digests, source=source, folds=folds,
+        seed=seed,
+    )  # fmt: skip
+
+
+class HeadMismatch(ValueError):
+    """A head is applied to answers produced differently from the ones it was fitted on."""
+
+
 class _FusionFile(BaseModel):
     """Schema of a saved head; ``format`` and ``format_version`` are checked before it."""
 
@@ -120,12 +165,15 @@ class _FusionFile(BaseModel):
     intercept: float
     n_train: int
     train_accuracy: float
+    missing_rule: str = MISSING_RULE
+    provenance: HeadProvenance | None = None
 
 
 class FusionHead:
     """Standardized logistic regression over signals, with imputation and missing indicators.
 
-    A missing signal is replaced by its training mean, and every signal that was ever
+    A missing signal is replaced by its training mean (``MISSING_RULE``, written into the
+    file), and every signal that was ever
     missing in training also gets a 0/1 "is missing" column. The indicator matters
     because missingness carries information: a sample with no parsable confidence or
     no agreement is itself a sign of a confused model, which mean imputation alone
@@ -144,6 +192,7 @@ class FusionHead:
         intercept: float,
         n_train: int,
         train_accuracy: float,
+        provenance: HeadProvenance | None = None,
     ) -> None:
         self.features = tuple(features)
         self.imputation_means = np.asarray(imputation_means, dtype=float)
@@ -154,6 +203,7 @@ class FusionHead:
         self.intercept = float(intercept)
         self.n_train = int(n_train)
         self.train_accuracy = float(train_accuracy)
+        self.provenance = provenance
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -193,6 +243,35 @@ class FusionHead:
             accuracy,
         )
 
+    def imputed(self, signals: Signals) -> list[str]:
+        """The features of ``signals`` this head fills in by its missing rule."""
+        return [name for name in self.features if getattr(signals, name) is None]
+
+    def check_setup(self, setup: RunSetup) -> None:
+        """Refuse answers produced with another strategy, sample count or model, naming both.
+
+        A head learns how much each signal is worth under one setup: agreement out of 5
+        samples is not agreement out of 10, and another model's token probabilities live
+        on another scale. Heads without provenance (fitted directly in Python) are trusted.
+        """
+        fitted = self.provenance.setup if self.provenance is not None else None
+        if fitted is None:
+            return
+        for name in ("strategy", "n_samples", "model"):
+            mine, theirs = getattr(fitted, name), getattr(setup, name)
+            if mine is not None and theirs is not None and mine != theirs:
+                raise HeadMismatch(
+                    f"the fusion head was fitted on {name}={mine!r} but is applied to {name}={theirs!r}: "
+                    "fit a head on records of this setup"
+                )
+
+    def overlap(self, ids: Sequence[str]) -> list[str]:
+        """The ids among ``ids`` that this head was trained on (by their stored digests)."""
+        if self.provenance is None:
+            return []
+        seen = set(self.provenance.training_ids)
+        return [i for i in ids if id_digest(i) in seen]
+
     def predict(self, signals: Sequence[Signals]) -> NDArray[np.float64]:
         """Probability that each answer is correct."""
         design = _design_matrix(signals, self.features, self.imputation_means, self.missing_indicators)
@@ -216,7 +295,8 @@ class FusionHead:
             intercept=self.intercept,
             n_train=self.n_train,
             train_accuracy=self.train_accuracy,
-        ).model_dump()
+            provenance=self.provenance,
+        ).model_dump(mode="json")
 
     def save(self, path: str | Path) -> None:
         """Write a small, human-readable, versioned JSON file."""
@@ -264,6 +344,7 @@ class FusionHead:
             content.intercept,
             content.n_train,
             content.train_accuracy,
+            content.provenance,
         )
 
 

@@ -13,6 +13,11 @@ is evaluated on the questions it scored, and its row carries ``n`` (how many) an
 miscalibration the signal never had, and dropping the questions for every method would
 throw away data from the complete ones; the coverage column instead makes it visible
 that the numbers of a partial method come from a (possibly easier) subset.
+
+Uncertainty. Every row carries ``ci``: 95% bootstrap intervals (stratified by label and,
+when given, by dataset; seeded) of its main metrics, so a table never shows a difference
+that is only noise without saying so. Comparisons between two methods use the paired
+bootstrap of :mod:`elicit.calibration.stats`.
 """
 
 from __future__ import annotations
@@ -35,6 +40,13 @@ from rich.table import Table
 from rich.text import Text
 
 from elicit.calibration import metrics
+from elicit.calibration.stats import bootstrap_intervals, format_interval, paired_bootstrap_difference
+
+INTERVAL_METRICS: tuple[str, ...] = ("auroc", "ece", "brier", "prr")
+"""Metrics that get a bootstrap interval in every row (and in report.json's ``ci``)."""
+SHOWN_WITH_INTERVAL = frozenset({"auroc", "ece", "brier"})
+"""Table columns printed with their interval."""
+N_RESAMPLES = 1000
 
 LOWER_IS_BETTER = frozenset({"ece", "mce", "brier", "nll", "aurc"})
 HIGHER_IS_BETTER = frozenset({"auroc", "auprc_pos", "auprc_neg", "prr"})
@@ -59,13 +71,10 @@ HTML_COLUMNS: tuple[tuple[str, str], ...] = (
 TERMINAL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("method", "method"),
     ("n", "n"),
-    ("coverage", "coverage"),
     ("accuracy", "accuracy"),
-    ("ece", "ECE"),
-    ("brier", "Brier"),
-    ("auroc", "AUROC"),
-    ("auprc_pos", "AUPRC+"),
-    ("auprc_neg", "AUPRC-"),
+    ("ece", "ECE [95% CI]"),
+    ("brier", "Brier [95% CI]"),
+    ("auroc", "AUROC [95% CI]"),
     ("prr", "PRR"),
 )
 PERCENT_COLUMNS = frozenset({"coverage", "accuracy"})
@@ -120,14 +129,17 @@ def _score_vector(name: str, values: ArrayLike, n_questions: int) -> NDArray[np.
 
 
 class _Scored(NamedTuple):
-    """One method's non-missing scores, the matching outcomes, and the share of questions scored."""
+    """One method's non-missing scores, the matching outcomes and strata, and the share scored."""
 
     conf: NDArray[np.float64]
     outcomes: NDArray[Any]
     coverage: float
+    strata: list[str] | None
 
 
-def _scored(correct: ArrayLike, scores: Mapping[str, ArrayLike]) -> dict[str, _Scored]:
+def _scored(
+    correct: ArrayLike, scores: Mapping[str, ArrayLike], strata: Sequence[str] | None = None
+) -> dict[str, _Scored]:
     """Per method, the questions it scored, after checking shapes."""
     if not scores:
         raise ValueError("scores is empty: give at least one method's confidences")
@@ -138,7 +150,8 @@ def _scored(correct: ArrayLike, scores: Mapping[str, ArrayLike]) -> dict[str, _S
     for name, values in scores.items():
         array = _score_vector(name, values, outcomes.size)
         present = ~np.isnan(array)
-        scored[name] = _Scored(array[present], outcomes[present], float(present.mean()))
+        kept = [s for s, keep in zip(strata, present, strict=True) if keep] if strata is not None else None
+        scored[name] = _Scored(array[present], outcomes[present], float(present.mean()), kept)
     return scored
 
 
@@ -150,20 +163,45 @@ def _summarize(name: str, conf: NDArray[np.float64], outcomes: NDArray[Any], n_b
         raise ValueError(f"scores[{name!r}] (on its {conf.size} scored questions): {exc}") from exc
 
 
-def comparison_rows(correct: ArrayLike, scores: Mapping[str, ArrayLike], n_bins: int = 10) -> list[dict[str, Any]]:
-    """One row per method: ``method``, ``coverage`` and the keys of ``metrics.summarize``.
+def comparison_rows(
+    correct: ArrayLike,
+    scores: Mapping[str, ArrayLike],
+    n_bins: int = 10,
+    *,
+    strata: Sequence[str] | None = None,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """One row per method: ``method``, ``coverage``, the keys of ``metrics.summarize`` and ``ci``.
 
     Methods with NaN scores are evaluated on the questions they scored (see the module
     docstring); ``n`` counts those questions and ``coverage`` is ``n`` over all of them.
+    ``ci`` maps each of ``INTERVAL_METRICS`` to its 95% bootstrap ``[low, high]`` (None
+    where undefined), resampled within label and, if given, within ``strata``.
     """
-    return _rows(_scored(correct, scores), n_bins)
+    return _rows(_scored(correct, scores, strata), n_bins, seed)
 
 
-def _rows(scored: Mapping[str, _Scored], n_bins: int) -> list[dict[str, Any]]:
-    return [
-        {"method": name, "coverage": item.coverage, **_summarize(name, item.conf, item.outcomes, n_bins)}
-        for name, item in scored.items()
-    ]
+def _rows(scored: Mapping[str, _Scored], n_bins: int, seed: int) -> list[dict[str, Any]]:
+    rows = []
+    for name, item in scored.items():
+        row: dict[str, Any] = {"method": name, "coverage": item.coverage}
+        row |= _summarize(name, item.conf, item.outcomes, n_bins)
+        intervals = (
+            bootstrap_intervals(
+                item.conf,
+                item.outcomes,
+                metrics=INTERVAL_METRICS,
+                n_resamples=N_RESAMPLES,
+                seed=seed,
+                strata=item.strata,
+                n_bins=n_bins,
+            )  # fmt: skip
+            if 0 < item.outcomes.sum() < item.outcomes.size
+            else dict.fromkeys(INTERVAL_METRICS)
+        )
+        row["ci"] = {key: None if value is None else list(value) for key, value in intervals.items()}
+        rows.append(row)
+    return rows
 
 
 def _best_values(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
@@ -180,10 +218,19 @@ def _is_best(key: str, value: Any, best: Mapping[str, float]) -> bool:
     return value is not None and key in best and math.isclose(value, best[key], rel_tol=1e-9, abs_tol=1e-12)
 
 
+def _format_cell(key: str, row: Mapping[str, Any]) -> str:
+    """A row's value for a table; the main metrics with their interval."""
+    value = row.get(key)
+    interval = (row.get("ci") or {}).get(key)
+    if key in SHOWN_WITH_INTERVAL and value is not None and interval is not None:
+        return format_interval(value, tuple(interval))
+    return _format_value(key, value)
+
+
 def _format_value(key: str, value: Any) -> str:
     if value is None:
         return MISSING
-    if key == "method":
+    if key in ("method", "dataset"):
         return str(value)
     if key == "n":
         return str(int(value))
@@ -192,14 +239,15 @@ def _format_value(key: str, value: Any) -> str:
     return f"{value:.3f}"
 
 
-def print_table(rows: Sequence[Mapping[str, Any]], console: Console | None = None) -> None:
+def print_table(
+    rows: Sequence[Mapping[str, Any]], console: Console | None = None, title: str = "Confidence methods"
+) -> None:
     """Print the comparison rows as a terminal table, best value per metric in bold."""
     best = _best_values(rows)
-    # A light box with collapsed padding fits all ten columns in 80 terminal columns; long names fold.
-    table = Table(
-        title="Confidence methods", box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False
-    )
-    for key, label in TERMINAL_COLUMNS:
+    columns = (("dataset", "dataset"), *TERMINAL_COLUMNS) if rows and "dataset" in rows[0] else TERMINAL_COLUMNS
+    # A light box with collapsed padding keeps the table narrow; long names fold.
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
+    for key, label in columns:
         if key == "method":
             table.add_column(label, overflow="fold", min_width=8)
         else:
@@ -208,8 +256,8 @@ def print_table(rows: Sequence[Mapping[str, Any]], console: Console | None = Non
         # Text cells, not markup strings: a method named "[x]" must print as is.
         table.add_row(
             *(
-                Text(_format_value(key, row.get(key)), style="bold" if _is_best(key, row.get(key), best) else "")
-                for key, _ in TERMINAL_COLUMNS
+                Text(_format_cell(key, row), style="bold" if _is_best(key, row.get(key), best) else "")
+                for key, _ in columns
             )
         )
     (console or Console()).print(table)
@@ -284,7 +332,7 @@ def _histogram_figure(names: Sequence[str], scored: Mapping[str, _Scored]) -> Fi
     # edges at exactly 0.7 or 0.8 would split them by floating-point accident.
     edges = np.linspace(-0.05, 1.05, 12)
     for ax, name in zip(axes, names, strict=True):
-        conf, outcomes, _ = scored[name]
+        conf, outcomes = scored[name].conf, scored[name].outcomes
         right = outcomes.astype(bool)
         ax.hist(
             [conf[right], conf[~right]],
@@ -321,9 +369,16 @@ def _save(figure: Figure, path: Path) -> None:
     figure.clear()
 
 
-def _html_cell(key: str, value: Any, best: Mapping[str, float]) -> str:
-    text = html.escape(_format_value(key, value))
-    return f"<td><b>{text}</b></td>" if _is_best(key, value, best) else f"<td>{text}</td>"
+def _html_cell(key: str, row: Mapping[str, Any], best: Mapping[str, float]) -> str:
+    text = html.escape(_format_cell(key, row))
+    return f"<td><b>{text}</b></td>" if _is_best(key, row.get(key), best) else f"<td>{text}</td>"
+
+
+def _html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
+    best = _best_values(rows)
+    header = "".join(f"<th>{html.escape(label)}</th>" for _, label in columns)
+    body = "".join("<tr>" + "".join(_html_cell(key, row, best) for key, _ in columns) + "</tr>\n" for row in rows)
+    return f"<table>\n<tr>{header}</tr>\n{body}</table>"
 
 
 def _meta_text(value: Any) -> str:
@@ -331,15 +386,17 @@ def _meta_text(value: Any) -> str:
     return json.dumps(value, default=str) if isinstance(value, Mapping | list | tuple) else str(value)
 
 
-def _html_page(title: str, meta: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], shown: Sequence[str]) -> str:
-    best = _best_values(rows)
+def _html_page(
+    title: str,
+    meta: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+    shown: Sequence[str],
+    by_dataset: Sequence[Mapping[str, Any]],
+    verdict: Sequence[str],
+) -> str:
     meta_rows = "".join(
         f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(_meta_text(value))}</td></tr>"
         for key, value in meta.items()
-    )
-    header = "".join(f"<th>{html.escape(label)}</th>" for _, label in HTML_COLUMNS)
-    body = "".join(
-        "<tr>" + "".join(_html_cell(key, row.get(key), best) for key, _ in HTML_COLUMNS) + "</tr>\n" for row in rows
     )
     figures = "".join(
         f'<figure><img src="{html.escape(FIGURE_FILES[key])}" alt="{html.escape(caption)}">'
@@ -352,9 +409,13 @@ def _html_page(title: str, meta: Mapping[str, Any], rows: Sequence[Mapping[str, 
         f"<h1>{html.escape(title)}</h1>",
         f'<table class="meta">{meta_rows}</table>' if meta_rows else "",
         "<h2>Comparison</h2>",
-        "<p>Best value per metric in bold (arrows: which direction is better). Methods with missing scores "
-        "are evaluated on the questions they scored; see n and coverage.</p>",
-        f"<table>\n<tr>{header}</tr>\n{body}</table>",
+        "<p>Best value per metric in bold (arrows: which direction is better); brackets hold 95% bootstrap "
+        "intervals. Methods with missing scores are evaluated on the questions they scored; see n and "
+        "coverage.</p>",
+        "".join(f"<p><b>{html.escape(line)}</b></p>" for line in verdict),
+        _html_table(rows, HTML_COLUMNS),
+        "<h2>Per dataset</h2>" if by_dataset else "",
+        _html_table(by_dataset, (("dataset", "dataset"), *TERMINAL_COLUMNS)) if by_dataset else "",
         "<h2>Figures</h2>",
         f"<p>Methods shown: {html.escape(', '.join(shown))}.</p>",
         f"{figures}</body>\n</html>\n",
@@ -371,14 +432,19 @@ def write_report(
     meta: Mapping[str, Any] | None = None,
     highlight: Sequence[str] = (),
     n_bins: int = 10,
+    strata: Sequence[str] | None = None,
+    seed: int = 0,
+    by_dataset: Sequence[Mapping[str, Any]] = (),
+    verdict: Sequence[str] = (),
 ) -> Path:
     """Write report.json, the PNG figures and report.html into ``out_dir``; return report.html.
 
     Figures show the ``highlight`` methods, or the best few by AUROC when none are given,
     so a report over many baselines stays readable; the table and JSON cover every method.
+    ``by_dataset`` rows (see :func:`dataset_rows`) and ``verdict`` lines are shown beside them.
     """
-    scored = _scored(correct, scores)
-    rows = _rows(scored, n_bins)
+    scored = _scored(correct, scores, strata)
+    rows = _rows(scored, n_bins, seed)
     by_name = {row["method"]: row for row in rows}
     shown = _shown_methods(rows, highlight)
     bins = {
@@ -394,6 +460,8 @@ def write_report(
         "title": title,
         "meta": meta,
         "rows": rows,
+        "by_dataset": list(by_dataset),
+        "verdict": list(verdict),
         "reliability_bins": bins,
         "risk_coverage": curves,
         "figures": {"methods": shown, **FIGURE_FILES},
@@ -407,5 +475,60 @@ def write_report(
     _save(_risk_figure(shown, curves, error_rate), out_dir / FIGURE_FILES["risk_coverage"])
 
     page = out_dir / "report.html"
-    page.write_text(_html_page(title, meta, rows, shown), encoding="utf-8")
+    page.write_text(_html_page(title, meta, rows, shown, by_dataset, verdict), encoding="utf-8")
     return page
+
+
+def dataset_rows(
+    correct: ArrayLike,
+    scores: Mapping[str, ArrayLike],
+    datasets: Sequence[str],
+    methods: Sequence[str],
+    n_bins: int = 10,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Rows of ``methods`` within each dataset: a pooled AUROC partly measures which dataset a
+    question came from, so each set is also shown alone. A set with one class has no AUROC."""
+    outcomes = np.asarray(correct)
+    names = np.asarray(datasets)
+    rows = []
+    for dataset in sorted(set(datasets)):
+        mask = names == dataset
+        subset = {name: np.asarray(scores[name], dtype=float)[mask] for name in methods}
+        for row in comparison_rows(outcomes[mask], subset, n_bins, seed=seed):
+            rows.append({"dataset": dataset, **row})
+    return rows
+
+
+def best_single(rows: Sequence[Mapping[str, Any]], exclude: Sequence[str]) -> str | None:
+    """The single-signal method (raw or calibrated) with the highest AUROC among ``rows``."""
+    single = [r for r in rows if r["method"] not in exclude and r.get("auroc") is not None]
+    return max(single, key=lambda r: r["auroc"])["method"] if single else None
+
+
+def verdict_lines(
+    correct: ArrayLike,
+    scores: Mapping[str, ArrayLike],
+    method: str,
+    rival: str,
+    strata: Sequence[str] | None = None,
+    seed: int = 0,
+) -> list[str]:
+    """``method`` against ``rival`` on the same questions: paired-bootstrap intervals of the
+    AUROC and Brier differences, and whether each interval excludes zero."""
+    lines = []
+    for metric in ("auroc", "brier"):
+        result = paired_bootstrap_difference(
+            scores[method], scores[rival], correct, metric=metric, n_resamples=N_RESAMPLES, seed=seed, strata=strata
+        )
+        if result is None:
+            lines.append(f"{metric}: undefined on these questions")
+            continue
+        better = (result.low > 0) if result.higher_is_better else (result.high < 0)
+        worse = (result.high < 0) if result.higher_is_better else (result.low > 0)
+        word = "better" if better else "worse" if worse else "no difference distinguishable from noise"
+        lines.append(
+            f"{method} vs {rival}, {metric.upper()} difference {result.estimate:+.3f} "
+            f"[{result.low:+.3f}, {result.high:+.3f}] (paired bootstrap, n={result.n}): {word}"
+        )
+    return lines

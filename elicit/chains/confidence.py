@@ -114,6 +114,8 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         self.hint_pool = list(hint_pool)
         self.max_concurrency = max_concurrency
         self.seed = seed
+        if fusion is not None:
+            fusion.check_setup(self.setup)
 
     @property
     def setup(self) -> RunSetup:

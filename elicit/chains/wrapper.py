@@ -53,7 +53,7 @@ from elicit.elicitation.prompts import PromptSet, render_answer
 from elicit.elicitation.sampling import agenerate, ap_true, check_sampling
 from elicit.model.loop import run_sync
 from elicit.signals.consistency import group_answers
-from elicit.types import Sample, Signals
+from elicit.types import RunSetup, Sample, Signals
 
 T = TypeVar("T")
 ChatInput = str | PromptValue | Sequence[Any]
@@ -156,6 +156,19 @@ class ConversationScorer:
         self.fusion = fusion
         self.threshold = threshold
         self.prompts = prompts or PromptSet()
+        if fusion is not None:
+            fusion.check_setup(
+                RunSetup(
+                    model=getattr(llm, "model_name", None),
+                    strategy=STRATEGY,
+                    n_samples=n_samples,
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    top_logprobs=getattr(llm, "top_logprobs", None),
+                    p_true=p_true,
+                    prompt_version=self.prompts.version(STRATEGY),
+                )
+            )
 
     def sample_messages(self, messages: Sequence[BaseMessage]) -> list[BaseMessage]:
         """Instruction system turn, few-shot turns, then the conversation's other turns unchanged."""

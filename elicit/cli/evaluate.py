@@ -8,9 +8,16 @@ from typing import Annotated
 
 import typer
 
-from elicit.calibration.fitting import DEFAULT, FUSED, fit_held_out, raw_scores
+from elicit.calibration.fitting import DEFAULT, FUSED, cross_fit, dataset_of, raw_scores, scored_records
 from elicit.calibration.fusion import FusionHead
-from elicit.calibration.report import comparison_rows, print_table, write_report
+from elicit.calibration.report import (
+    best_single,
+    comparison_rows,
+    dataset_rows,
+    print_table,
+    verdict_lines,
+    write_report,
+)
 from elicit.chains import ConfidenceChain
 from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, server_for
 from elicit.datasets import BUILTIN_DATASETS, QAItem, load_builtin, load_jsonl, load_mix
@@ -46,19 +53,39 @@ def _run_eval(
     return run_sync(aevaluate(chain, items, out, concurrency=concurrency, keep_tokens=keep_tokens))
 
 
-def _fit_and_report(records: list[EvalRecord], out_dir: Path, seed: int, title: str) -> None:
-    held_out = fit_held_out(records, seed)
+def _fit_and_report(
+    records: list[EvalRecord], out_dir: Path, *, folds: int, seed: int, title: str, source: str | None = None
+) -> None:
+    fit = cross_fit(records, k=folds, seed=seed, source=source)
     out_dir.mkdir(parents=True, exist_ok=True)
     head_path = out_dir / "fusion-head.json"
-    held_out.head.save(head_path)
-    rows = comparison_rows(held_out.correct, held_out.scores)
-    single = [r for r in rows if r["method"].startswith("raw:") and r["auroc"] is not None]
-    best = max(single, key=lambda r: r["auroc"])["method"] if single else None
+    fit.head.save(head_path)
+    rows = comparison_rows(fit.correct, fit.scores, strata=fit.datasets, seed=seed)
+    best = best_single(rows, exclude=[FUSED, DEFAULT])
     highlight = [FUSED, DEFAULT, *([best] if best else [])]
-    meta = {"train records": len(held_out.train), "held-out records": len(held_out.test), "split seed": seed}
-    page = write_report(out_dir, held_out.correct, held_out.scores, title=title, meta=meta, highlight=highlight)
+    by_dataset = dataset_rows(fit.correct, fit.scores, fit.datasets, highlight, seed=seed)
+    verdict = verdict_lines(fit.correct, fit.scores, FUSED, best, strata=fit.datasets, seed=seed) if best else []
+    meta = {
+        "records scored": len(fit.records),
+        "left out (few-shot questions)": fit.excluded_few_shot,
+        "scoring": f"out of fold, {folds}-fold cross-fitting stratified by dataset and label (seed {seed})",
+        "intervals": "95% bootstrap, 1000 resamples stratified by dataset and label",
+        "raw signal fallbacks (missing -> 0)": {k: v for k, v in fit.fallbacks.items() if v},
+        "best single method": f"{best} (chosen on these rows, which favours it)",
+    }
+    page = write_report(
+        out_dir, fit.correct, fit.scores, title=title, meta=meta, highlight=highlight, strata=fit.datasets,
+        seed=seed, by_dataset=by_dataset, verdict=verdict,
+    )  # fmt: skip
+    console.print(
+        f"{len(fit.records)} records, every method scored out of fold ({folds} folds, seed {seed}); "
+        f"{fit.excluded_few_shot} few-shot questions left out"
+    )
     print_table(rows, console=console)
-    console.print(f"fusion head: {head_path}\nreport: {page}")
+    print_table(by_dataset, console=console, title="Per dataset")
+    for line in verdict:
+        console.print(f"verdict: {line}")
+    console.print(f"fusion head (refit on all {len(fit.records)} records): {head_path}\nreport: {page}")
 
 
 @app.command("eval")
@@ -90,19 +117,28 @@ def eval_command(
             )  # fmt: skip
     except ValueError as exc:
         raise fail(exc) from exc
-    accuracy = sum(r.correct for r in records) / len(records)
-    console.print(f"{len(records)} questions, accuracy {accuracy:.1%}, records: {out}")
+    scored, leaked = scored_records(records)
+    if leaked:
+        console.print(
+            f"[yellow]{leaked} question(s) equal a few-shot example of the prompt: flagged and left out of metrics"
+        )
+    accuracy = sum(r.correct for r in scored) / len(scored) if scored else 0.0
+    console.print(f"{len(scored)} questions scored, accuracy {accuracy:.1%}, records: {out}")
 
 
 @app.command("fit")
 def fit_command(
     records: Annotated[Path, typer.Argument(help="An evaluation JSONL file.")],
     out: Annotated[Path, typer.Option(help="Folder for fusion-head.json and the report.")] = Path("runs/fit"),
-    seed: Annotated[int, typer.Option(help="Seed of the train / held-out split of record ids.")] = 0,
+    folds: Annotated[int, typer.Option(help="Cross-fitting folds: every record is scored out of fold.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the folds and of the bootstrap intervals.")] = 0,
 ) -> None:
-    """Fit the fusion head on the train split, compare it with every signal and baseline on the rest."""
+    """Fit the fusion head and baselines by cross-fitting, compare every method out of sample, save the head."""
     try:
-        _fit_and_report(load_records(records), out, seed, title=f"Held-out calibration: {records.name}")
+        _fit_and_report(
+            load_records(records), out, folds=folds, seed=seed, title=f"Out-of-fold calibration: {records.name}",
+            source=str(records),
+        )  # fmt: skip
     except ValueError as exc:
         raise fail(exc) from exc
 
@@ -112,20 +148,39 @@ def report_command(
     records: Annotated[Path, typer.Argument(help="An evaluation JSONL file.")],
     out: Annotated[Path, typer.Option(help="Folder for report.json, report.html and figures.")] = Path("runs/report"),
     head: Annotated[Path | None, typer.Option(help="Also score the records with this fusion head.")] = None,
+    in_sample: Annotated[
+        bool, typer.Option(help="Allow a head on records it was trained on; its rows are then labelled in-sample.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")] = 0,
 ) -> None:
     """Report every signal's calibration on a records file as it is (no fitting)."""
     try:
-        loaded = load_records(records)
+        loaded, leaked = scored_records(load_records(records))
         if not loaded:
             raise ValueError(f"{records} holds no evaluation records")
-        scores = raw_scores(loaded)
+        scores, fallbacks = raw_scores(loaded)
+        meta: dict[str, object] = {"records": len(loaded), "left out (few-shot questions)": leaked}
+        meta["raw signal fallbacks (missing -> 0)"] = {k: v for k, v in fallbacks.items() if v}
         if head is not None:
-            scores[FUSED] = FusionHead.load(head).predict([r.signals for r in loaded])
+            fusion = FusionHead.load(head)
+            seen = fusion.overlap([r.id for r in loaded])
+            if seen and not in_sample:
+                raise ValueError(
+                    f"{head} was trained on {len(seen)} of these {len(loaded)} records (e.g. {seen[0]!r}): "
+                    "its scores there are in-sample and would look better than it is; report it on records "
+                    "it has not seen, or pass --in-sample to label its rows so"
+                )
+            name = f"{FUSED} (in-sample on {len(seen)} of {len(loaded)})" if seen else FUSED
+            scores[name] = fusion.predict([r.signals for r in loaded])
         correct = [r.correct for r in loaded]
-        page = write_report(out, correct, scores, title=f"Calibration: {records.name}", meta={"records": len(loaded)})
+        datasets = [dataset_of(r) for r in loaded]
+        meta["intervals"] = "95% bootstrap, 1000 resamples stratified by dataset and label"
+        page = write_report(
+            out, correct, scores, title=f"Calibration: {records.name}", meta=meta, strata=datasets, seed=seed
+        )
     except ValueError as exc:
         raise fail(exc) from exc
-    print_table(comparison_rows(correct, scores), console=console)
+    print_table(comparison_rows(correct, scores, strata=datasets, seed=seed), console=console)
     console.print(f"report: {page}")
 
 
@@ -148,6 +203,9 @@ def demo(
                 handle, items, records_path, strategy="vanilla", samples=samples, temperature=0.7,
                 max_tokens=32, concurrency=concurrency, fusion=None, keep_tokens=False,
             )  # fmt: skip
-        _fit_and_report(records, out, seed=0, title="elicit demo: SmolLM2-135M-Instruct on built-in questions")
+        _fit_and_report(
+            records, out, folds=5, seed=0, title="elicit demo: SmolLM2-135M-Instruct on built-in questions",
+            source=str(records_path),
+        )  # fmt: skip
     except ValueError as exc:
         raise fail(exc) from exc

@@ -1,4 +1,4 @@
-"""Fitting on the train split of records and scoring the held-out split, plus the fit/report CLI."""
+"""Cross-fitting: every method scored out of fold on every record; the fit/report CLI and provenance."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from elicit.calibration.fitting import DEFAULT, FUSED, fit_held_out, raw_scores, split_records
+from elicit.calibration.fitting import DEFAULT, FUSED, cross_fit, raw_scores
 from elicit.calibration.fusion import FusionHead
 from elicit.calibration.metrics import auroc
 from elicit.cli import app
-from elicit.datasets import split_of
 from elicit.types import EvalRecord, Signals
 
 
@@ -43,33 +42,54 @@ def synthetic_records(count: int = 400, seed: int = 0) -> list[EvalRecord]:
     return records
 
 
-def test_split_is_by_record_id():
-    train, held_out = split_records(synthetic_records(100))
-    assert {r.id for r in train}.isdisjoint({r.id for r in held_out})
-    assert all(split_of(r.id) == "train" for r in train) and len(train) + len(held_out) == 100
-
-
-def test_fit_scores_every_method_on_held_out_records_only():
-    result = fit_held_out(synthetic_records())
-    n = len(result.test)
+def test_cross_fit_scores_every_method_out_of_fold_on_every_record():
+    records = synthetic_records()
+    result = cross_fit(records, k=5)
+    n = len(records)
     assert {FUSED, DEFAULT, "raw:agreement", "raw:p_true", "platt:agreement", "isotonic:agreement"} <= set(
         result.scores
     )
-    assert all(len(values) == n for values in result.scores.values())
-    assert np.isnan(result.scores["raw:p_true"]).any()  # raw values keep their gaps
-    assert not np.isnan(result.scores[FUSED]).any()  # the head handles missing signals
+    assert all(len(values) == n and not np.isnan(values).any() for values in result.scores.values())
+    assert result.fallbacks["raw:p_true"] == sum(r.signals.p_true is None for r in records)
+    assert sorted(np.bincount(result.folds).tolist()) == [80] * 5
     assert auroc(result.scores[FUSED], result.correct) > 0.8
     assert auroc(result.scores[FUSED], result.correct) > auroc(result.scores["platt:verbal_mean"], result.correct)
 
 
+def test_out_of_fold_predictions_never_see_their_own_record():
+    """A record whose signal is flipped changes the refit head, but not its own out-of-fold score
+    beyond what its absence from the other folds' training explains: it is predicted by heads
+    fitted without it, so flipping only its label leaves its out-of-fold score unchanged."""
+    records = synthetic_records(200)
+    flipped = [records[0].model_copy(update={"correct": not records[0].correct}), *records[1:]]
+    before, after = cross_fit(records, k=5), cross_fit(flipped, k=5)
+    if before.folds[0] == after.folds[0]:
+        assert before.scores[FUSED][0] == pytest.approx(after.scores[FUSED][0])
+
+
+def test_few_shot_records_are_left_out():
+    records = synthetic_records(100)
+    records[3] = records[3].model_copy(update={"few_shot": True})
+    result = cross_fit(records, k=5)
+    assert result.excluded_few_shot == 1 and len(result.records) == 99
+    assert records[3].id not in {r.id for r in result.records}
+
+
+def test_the_saved_head_records_where_it_came_from():
+    records = synthetic_records(100)
+    head = cross_fit(records, k=5, source="x.jsonl").head
+    assert head.provenance is not None and head.provenance.n_train == 100 and head.provenance.folds == 5
+    assert head.overlap(["r1", "r5", "unseen"]) == ["r1", "r5"]
+
+
 def test_fit_needs_both_outcomes():
     records = [r.model_copy(update={"correct": True}) for r in synthetic_records(50)]
-    with pytest.raises(ValueError, match="both correct and wrong"):
-        fit_held_out(records)
+    with pytest.raises(ValueError, match="needs at least 5 of each"):
+        cross_fit(records)
 
 
 def test_raw_scores_skip_signals_never_computed():
-    scores = raw_scores(synthetic_records(20))
+    scores, _ = raw_scores(synthetic_records(20))
     assert "raw:answer_prob" not in scores and "raw:agreement" in scores
 
 
@@ -83,10 +103,26 @@ def test_fit_and_report_commands_write_head_and_report(tmp_path):
     assert "agreement" in head.features
     assert (tmp_path / "fit" / "report.html").is_file()
     assert json.loads((tmp_path / "fit" / "report.json").read_text())["rows"]
+    report = json.loads((tmp_path / "fit" / "report.json").read_text())
+    for row in report["rows"]:
+        assert row["n"] == 400
+        assert {"auroc", "ece", "brier"} <= set(row["ci"])
+    assert report["verdict"] and report["by_dataset"]
+    assert "verdict: fused vs" in fitted.output and "Per dataset" in fitted.output
     head_file = str(tmp_path / "fit" / "fusion-head.json")
-    reported = runner.invoke(app, ["report", str(records), "--out", str(tmp_path / "rep"), "--head", head_file])
-    assert reported.exit_code == 0, reported.output
-    assert "fused" in (tmp_path / "rep" / "report.html").read_text()
+    refused = runner.invoke(app, ["report", str(records), "--out", str(tmp_path / "rep"), "--head", head_file])
+    assert refused.exit_code == 2 and "was trained on 400 of these 400 records" in refused.output
+    labelled = runner.invoke(
+        app, ["report", str(records), "--out", str(tmp_path / "rep"), "--head", head_file, "--in-sample"]
+    )
+    assert labelled.exit_code == 0, labelled.output
+    assert "fused (in-sample on 400 of 400)" in (tmp_path / "rep" / "report.html").read_text()
+    fresh = tmp_path / "fresh.jsonl"
+    unseen = [r.model_copy(update={"id": f"new{i}"}) for i, r in enumerate(synthetic_records(60, seed=1))]
+    fresh.write_text("".join(r.model_dump_json() + "\n" for r in unseen))
+    scored = runner.invoke(app, ["report", str(fresh), "--out", str(tmp_path / "rep2"), "--head", head_file])
+    assert scored.exit_code == 0, scored.output
+    assert json.loads((tmp_path / "rep2" / "report.json").read_text())["rows"][-1]["method"] == "fused"
 
 
 def test_report_of_a_missing_file_is_a_clear_error(tmp_path):

@@ -30,7 +30,12 @@ def test_rows_match_summarize_on_the_same_data() -> None:
     assert [row["method"] for row in rows] == list(SCORES)
     for row in rows:
         expected = metrics.summarize(SCORES[row["method"]], CORRECT, n_bins=15)
+        intervals = row.pop("ci")
         assert row == {"method": row["method"], "coverage": 1.0, **expected}
+        for metric, (low, high) in intervals.items():
+            assert low <= high
+            if metric != "ece":  # ECE is biased upward on resamples; its interval may sit above it
+                assert low <= row[metric] <= high
     assert rows[0]["auroc"] == pytest.approx(roc_auc_score(CORRECT, CONF))
 
 
@@ -130,4 +135,17 @@ def test_print_table_shows_every_method_literally() -> None:
     assert "fused" in output
     assert "[red]odd" in output
     assert f"{rows[0]['auroc']:.3f}" in output
-    assert "100.0%" in output
+    assert "52.0%" in output
+
+
+def test_intervals_shrink_as_the_number_of_questions_grows() -> None:
+    rng = np.random.default_rng(3)
+
+    def width(n: int) -> float:
+        correct = rng.random(n) < 0.4
+        scores = np.clip(rng.normal(np.where(correct, 0.65, 0.4), 0.2), 0, 1)
+        [row] = report.comparison_rows(correct, {"m": scores})
+        low, high = row["ci"]["auroc"]
+        return high - low
+
+    assert width(2000) < width(200) / 2
