@@ -2,8 +2,9 @@
 
 The baseline is the earlier containment rule (its separate rule for numbers aside): an
 answer was correct when a gold answer's tokens appeared as a contiguous run in it, with
-at most four extra tokens and no negation or "or" among them ("South Sudan" counted as "Sudan"). The current rule accepts extra tokens
-only if they are framing words or words of the question. Both are applied to the same
+at most four extra tokens and no negation or "or" among them ("South Sudan" counted as
+"Sudan"). The current rule accepts extra tokens only if they are framing words or words
+of the question. Both are applied to the same
 stored answers, so the difference is the label change alone.
 
     python -m benchmarks.labels runs/demo/records.jsonl
