@@ -105,12 +105,14 @@ class Elicitation(_Model):
     """The answer to one question with its confidence, every signal, and the samples behind them.
 
     ``context`` holds the passages the question was answered from, if any (retrieval).
+    ``imputed`` names the signals a fusion head filled in by its missing rule.
     """
 
     question: str
     answer: str | None
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     confidence_source: str = "default"
+    imputed: list[str] = Field(default_factory=list)
     strategy: str
     signals: Signals
     samples: list[Sample] = Field(default_factory=list)

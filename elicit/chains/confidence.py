@@ -196,6 +196,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
             answer=answer,
             confidence=confidence,
             confidence_source=source,
+            imputed=self.fusion.imputed(signals) if self.fusion is not None else [],
             strategy=self.strategy,
             signals=signals,
             samples=samples,

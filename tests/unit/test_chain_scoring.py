@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from langchain_core.language_models import FakeListChatModel
 
+from elicit.calibration.fusion import FusionHead, HeadMismatch, provenance_for
 from elicit.chains import ConfidenceChain, default_confidence
-from elicit.types import Signals
+from elicit.types import RunSetup, Signals
 
 
 def chain() -> ConfidenceChain:
@@ -45,3 +46,29 @@ def test_default_confidence_averages_available_core_signals():
 def test_mapping_input_needs_a_question_key():
     with pytest.raises(ValueError, match="'question' key"):
         chain().invoke({"q": "x"})
+
+
+def _head(setup: RunSetup) -> FusionHead:
+    signals = [Signals(agreement=a, verbal_mean=0.5) for a in (0.2, 0.4, 0.6, 0.8, 0.3, 0.9)]
+    head = FusionHead.fit(signals, [False, False, True, True, False, True])
+    head.provenance = provenance_for([f"r{i}" for i in range(6)], setup)
+    return head
+
+
+def test_a_head_from_another_setup_is_refused_naming_both():
+    setup = chain().setup
+    with pytest.raises(HeadMismatch, match="n_samples=5 but is applied to n_samples=3"):
+        ConfidenceChain(
+            FakeListChatModel(responses=["x"]), n_samples=3, fusion=_head(setup.model_copy(update={"n_samples": 5}))
+        )
+    with pytest.raises(HeadMismatch, match="strategy='cot'"):
+        ConfidenceChain(
+            FakeListChatModel(responses=["x"]), n_samples=3, fusion=_head(setup.model_copy(update={"strategy": "cot"}))
+        )
+
+
+def test_a_prediction_says_which_signals_the_head_imputed():
+    fused = ConfidenceChain(FakeListChatModel(responses=["x"]), n_samples=3, fusion=_head(chain().setup))
+    result = fused.score("What is the capital of France?", ["Answer: Paris", "Answer: Paris", "Answer: Lyon"])
+    assert result.confidence_source == "fusion"
+    assert result.imputed == ["verbal_mean"]  # no sample stated a confidence
