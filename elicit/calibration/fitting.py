@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from elicit.calibration.fusion import Calibrator, FusionHead, fit_baselines, provenance_for, signal_matrix
 from elicit.calibration.stats import cross_fit_folds
+from elicit.datasets.items import dataset_name
 from elicit.types import SIGNAL_NAMES, EvalRecord
 
 FUSED = "fused"
@@ -39,16 +40,14 @@ class CrossFit:
     correct: NDArray[np.bool_]
     datasets: list[str]
     folds: NDArray[np.int64]
-    k: int
     scores: dict[str, NDArray[np.float64]] = field(default_factory=dict)
     fallbacks: dict[str, int] = field(default_factory=dict)
     excluded_few_shot: int = 0
 
 
 def dataset_of(record: EvalRecord) -> str:
-    """The dataset a record came from: its metadata's, else the prefix of its id."""
-    named = record.metadata.get("dataset")
-    return str(named) if named else record.id.partition(":")[0]
+    """The dataset a record came from (see :func:`~elicit.datasets.items.dataset_name`)."""
+    return dataset_name(record.id, record.metadata)
 
 
 def scored_records(records: Sequence[EvalRecord]) -> tuple[list[EvalRecord], int]:
@@ -125,7 +124,6 @@ def cross_fit(records: Sequence[EvalRecord], k: int = 5, seed: int = 0, *, sourc
         correct=correct,
         datasets=datasets,
         folds=folds,
-        k=k,
         scores=scores,
         fallbacks=fallbacks,
         excluded_few_shot=excluded,

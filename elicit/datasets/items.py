@@ -6,9 +6,20 @@ caller that edits one item would otherwise silently change every later load.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+
+def dataset_name(item_id: str, metadata: Mapping[str, Any]) -> str:
+    """The dataset an item or record belongs to: ``metadata["dataset"]``, else its id's
+    prefix before ":" (the file stem for JSONL items), else "data" for bare ids."""
+    named = metadata.get("dataset")
+    if named:
+        return str(named)
+    prefix, colon, _ = item_id.partition(":")
+    return prefix if colon else "data"
 
 
 class DatasetError(ValueError):

@@ -36,6 +36,7 @@ from sklearn.metrics import roc_auc_score
 
 from elicit.chains.confidence import ConfidenceChain, QuestionInput
 from elicit.datasets import QAItem, load_builtin, sample, select_split
+from elicit.datasets.items import dataset_name
 from elicit.evaluation.batch import RecordsFileError, aevaluate
 from elicit.routing.embeddings import TextEncoder, cached_encode
 from elicit.routing.retrieval import recall_at_k
@@ -323,7 +324,7 @@ def fit_thrust(
 def _by_dataset(
     items: Sequence[QAItem], without: NDArray[np.float64], with_: NDArray[np.float64]
 ) -> list[dict[str, Any]]:
-    names = [item.id.split(":", 1)[0] if ":" in item.id else "data" for item in items]
+    names = [dataset_name(item.id, item.metadata) for item in items]
     rows = []
     for name in dict.fromkeys(names):
         mask = np.array([n == name for n in names])

@@ -32,6 +32,7 @@ from elicit.datasets import (
     split_of,
 )
 from elicit.datasets.arithmetic import arithmetic_items
+from elicit.datasets.items import dataset_name
 
 
 def _by_id(name: str) -> dict[str, QAItem]:
@@ -304,3 +305,10 @@ def test_jsonl_round_trips_arbitrary_text(pairs: list[tuple[str, str]]) -> None:
         path = Path(directory) / "items.jsonl"
         save_jsonl(items, path)
         assert load_jsonl(path) == items
+
+
+def test_dataset_name_prefers_metadata_then_id_prefix_then_one_name_for_bare_ids():
+    assert dataset_name("cities:123", {"dataset": "cities"}) == "cities"
+    assert dataset_name("mine:4", {}) == "mine"
+    assert dataset_name("q17", {}) == "data"
+    assert dataset_name("q17", {"dataset": "trivia"}) == "trivia"

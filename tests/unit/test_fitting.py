@@ -67,6 +67,11 @@ def test_out_of_fold_predictions_never_see_their_own_record():
         assert before.scores[FUSED][0] == pytest.approx(after.scores[FUSED][0])
 
 
+def test_records_with_bare_ids_form_one_dataset():
+    result = cross_fit(synthetic_records(100), k=5)
+    assert set(result.datasets) == {"data"}
+
+
 def test_few_shot_records_are_left_out():
     records = synthetic_records(100)
     records[3] = records[3].model_copy(update={"few_shot": True})
