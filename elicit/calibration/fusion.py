@@ -173,8 +173,8 @@ class FusionHead:
     """Standardized logistic regression over signals, with imputation and missing indicators.
 
     A missing signal is replaced by its training mean (``MISSING_RULE``, written into the
-    file), and every signal that was ever
-    missing in training also gets a 0/1 "is missing" column. The indicator matters
+    file), and every signal that was ever missing in training also gets a 0/1 "is
+    missing" column. The indicator matters
     because missingness carries information: a sample with no parsable confidence or
     no agreement is itself a sign of a confused model, which mean imputation alone
     would hide. Signals never missing in training get no indicator (it would be a

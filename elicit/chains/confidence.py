@@ -57,6 +57,23 @@ def score_samples(
     return signals, default_confidence(signals, len(samples)), "default"
 
 
+def run_setup(
+    llm: BaseChatModel, prompts: PromptSet, strategy: str, *, n_samples: int, temperature: float, max_tokens: int,
+    p_true: bool,
+) -> RunSetup:  # fmt: skip
+    """The settings that shape answers drawn from ``llm`` with ``prompts`` (what a fusion head must match)."""
+    return RunSetup(
+        model=getattr(llm, "model_name", None),
+        strategy=strategy,
+        n_samples=n_samples,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        top_logprobs=getattr(llm, "top_logprobs", None),
+        p_true=p_true,
+        prompt_version=prompts.version(strategy),
+    )
+
+
 def question_text(value: QuestionInput) -> str:
     """The question of a chain input (a string or a mapping with a "question" key)."""
     if isinstance(value, Mapping):
@@ -120,22 +137,16 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
     @property
     def setup(self) -> RunSetup:
         """The settings that shape this chain's answers (what a fusion head must match)."""
-        return RunSetup(
-            model=getattr(self.llm, "model_name", None),
-            strategy=self.strategy,
-            n_samples=self.n_samples,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            top_logprobs=getattr(self.llm, "top_logprobs", None),
-            p_true=self.p_true,
-            prompt_version=self.prompts.version(self.strategy),
-        )
+        return run_setup(
+            self.llm, self.prompts, self.strategy, n_samples=self.n_samples, temperature=self.temperature,
+            max_tokens=self.max_tokens, p_true=self.p_true,
+        )  # fmt: skip
 
     # -- generation ---------------------------------------------------------------------
 
     async def _hinted(
         self, question: str, hint_pool: Sequence[str], context: Sequence[str]
-    ) -> list[tuple[Generation, str]]:
+    ) -> list[tuple[Generation, str | None]]:
         """One request per misleading hint, each suggesting a random wrong answer."""
         rng = random.Random(f"{self.seed}:{question}")
         hints = self.prompts.hint_sentences(hint_pool, self.n_samples, rng)
@@ -153,7 +164,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
 
     async def _generate(self, question: str, hint_pool: Sequence[str], context: Sequence[str]) -> list[Sample]:
         if self.strategy == "hint":
-            pairs: list[tuple[Generation, str | None]] = list(await self._hinted(question, hint_pool, context))
+            pairs = await self._hinted(question, hint_pool, context)
         else:
             messages = self.prompts.messages(self.strategy, question, context=context)
             generations = await agenerate(

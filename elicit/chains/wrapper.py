@@ -46,14 +46,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from elicit.calibration.fusion import FusionHead
 from elicit.chains.base import AsyncRunnable
-from elicit.chains.confidence import score_samples
+from elicit.chains.confidence import run_setup, score_samples
 from elicit.elicitation.matching import normalize_answer
 from elicit.elicitation.parsing import parse_sample
 from elicit.elicitation.prompts import PromptSet, render_answer
 from elicit.elicitation.sampling import agenerate, ap_true, check_sampling
 from elicit.model.loop import run_sync
 from elicit.signals.consistency import group_answers
-from elicit.types import RunSetup, Sample, Signals
+from elicit.types import Sample, Signals
 
 T = TypeVar("T")
 ChatInput = str | PromptValue | Sequence[Any]
@@ -93,6 +93,11 @@ def conversation(value: ChatInput) -> list[BaseMessage]:
     if not any(isinstance(m, HumanMessage) for m in messages):
         raise ValueError("input has no user message: there is no question whose answer could be scored")
     return messages
+
+
+def last_question(messages: Sequence[BaseMessage]) -> int:
+    """Index of the conversation's last user turn: the question a reply answers."""
+    return max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
 
 
 def stated_answer(reply: str, samples: Sequence[Sample]) -> str | None:
@@ -158,16 +163,15 @@ class ConversationScorer:
         self.prompts = prompts or PromptSet()
         if fusion is not None:
             fusion.check_setup(
-                RunSetup(
-                    model=getattr(llm, "model_name", None),
-                    strategy=STRATEGY,
+                run_setup(
+                    llm,
+                    self.prompts,
+                    STRATEGY,
                     n_samples=n_samples,
                     temperature=temperature,
                     max_tokens=max_tokens,
-                    top_logprobs=getattr(llm, "top_logprobs", None),
                     p_true=p_true,
-                    prompt_version=self.prompts.version(STRATEGY),
-                )
+                )  # fmt: skip
             )
 
     def sample_messages(self, messages: Sequence[BaseMessage]) -> list[BaseMessage]:
@@ -197,7 +201,7 @@ class ConversationScorer:
             return None, "P(True) not computed"
         if not reply.strip():
             return None, "the reply is empty"
-        last = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
+        last = last_question(messages)
         prompt = [*messages[:last], *self.prompts.self_eval_messages(messages[last].text, reply.strip())]
         value, reason = await ap_true(self.llm, prompt)
         return value, reason or ""
@@ -209,9 +213,9 @@ class ConversationScorer:
         answer = stated_answer(reply, samples)
         scored = answer if answer is not None else (reply.strip() or None)
         p_true, reason = await self._p_true(messages, reply)
-        last = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
+        question = messages[last_question(messages)].text
         signals, value, source = score_samples(
-            samples, scored, p_true=p_true, p_true_reason=reason, fusion=self.fusion, question=messages[last].text
+            samples, scored, p_true=p_true, p_true_reason=reason, fusion=self.fusion, question=question
         )
         return ConversationConfidence(
             value=value,
