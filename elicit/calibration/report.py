@@ -195,7 +195,7 @@ def _rows(scored: Mapping[str, _Scored], n_bins: int, seed: int) -> list[dict[st
                 seed=seed,
                 strata=item.strata,
                 n_bins=n_bins,
-            )  # fmt: skip
+            )
             if 0 < item.outcomes.sum() < item.outcomes.size
             else dict.fromkeys(INTERVAL_METRICS)
         )
@@ -212,6 +212,15 @@ def _best_values(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
         if values:
             best[key] = min(values) if key in LOWER_IS_BETTER else max(values)
     return best
+
+
+def _best_per_dataset(rows: Sequence[Mapping[str, Any]]) -> dict[Any, dict[str, float]]:
+    """Best values among the rows of each dataset (one group, None, for a pooled table):
+    methods are ranked against each other, never across datasets."""
+    groups: dict[Any, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row.get("dataset"), []).append(row)
+    return {name: _best_values(members) for name, members in groups.items()}
 
 
 def _is_best(key: str, value: Any, best: Mapping[str, float]) -> bool:
@@ -242,8 +251,8 @@ def _format_value(key: str, value: Any) -> str:
 def print_table(
     rows: Sequence[Mapping[str, Any]], console: Console | None = None, title: str = "Confidence methods"
 ) -> None:
-    """Print the comparison rows as a terminal table, best value per metric in bold."""
-    best = _best_values(rows)
+    """Print the comparison rows as a terminal table, best value per metric (and dataset) in bold."""
+    best = _best_per_dataset(rows)
     columns = (("dataset", "dataset"), *TERMINAL_COLUMNS) if rows and "dataset" in rows[0] else TERMINAL_COLUMNS
     # A light box with collapsed padding keeps the table narrow; long names fold.
     table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
@@ -256,7 +265,10 @@ def print_table(
         # Text cells, not markup strings: a method named "[x]" must print as is.
         table.add_row(
             *(
-                Text(_format_cell(key, row), style="bold" if _is_best(key, row.get(key), best) else "")
+                Text(
+                    _format_cell(key, row),
+                    style="bold" if _is_best(key, row.get(key), best[row.get("dataset")]) else "",
+                )
                 for key, _ in columns
             )
         )
@@ -375,9 +387,12 @@ def _html_cell(key: str, row: Mapping[str, Any], best: Mapping[str, float]) -> s
 
 
 def _html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
-    best = _best_values(rows)
+    best = _best_per_dataset(rows)
     header = "".join(f"<th>{html.escape(label)}</th>" for _, label in columns)
-    body = "".join("<tr>" + "".join(_html_cell(key, row, best) for key, _ in columns) + "</tr>\n" for row in rows)
+    body = "".join(
+        "<tr>" + "".join(_html_cell(key, row, best[row.get("dataset")]) for key, _ in columns) + "</tr>\n"
+        for row in rows
+    )
     return f"<table>\n<tr>{header}</tr>\n{body}</table>"
 
 

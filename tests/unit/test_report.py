@@ -149,3 +149,20 @@ def test_intervals_shrink_as_the_number_of_questions_grows() -> None:
         return high - low
 
     assert width(2000) < width(200) / 2
+
+
+def test_per_dataset_tables_rank_methods_within_each_dataset(tmp_path: Path) -> None:
+    datasets = ["a" if i % 2 else "b" for i in range(N)]
+    rows = report.dataset_rows(CORRECT, SCORES, datasets, ["fused", "verbal"])
+    assert [(r["dataset"], r["method"]) for r in rows] == [
+        ("a", "fused"),
+        ("a", "verbal"),
+        ("b", "fused"),
+        ("b", "verbal"),
+    ]
+    page = report.write_report(tmp_path, CORRECT, SCORES, title="t", by_dataset=rows)
+    table = page.read_text().split("<h2>Per dataset</h2>")[1]
+    for dataset in ("a", "b"):
+        best = max((r for r in rows if r["dataset"] == dataset), key=lambda r: r["auroc"])
+        cell = report.format_interval(best["auroc"], tuple(best["ci"]["auroc"]))
+        assert f"<td><b>{cell}</b></td>" in table  # the best of each dataset, not only the best overall
