@@ -47,6 +47,8 @@ INTERVAL_METRICS: tuple[str, ...] = ("auroc", "ece", "brier", "prr")
 SHOWN_WITH_INTERVAL = frozenset({"auroc", "ece", "brier"})
 """Table columns printed with their interval."""
 N_RESAMPLES = 1000
+INTERVAL_NOTE = f"95% bootstrap, {N_RESAMPLES} resamples stratified by dataset and label"
+"""How a report's intervals were made, for its metadata."""
 
 LOWER_IS_BETTER = frozenset({"ece", "mce", "brier", "nll", "aurc"})
 HIGHER_IS_BETTER = frozenset({"auroc", "auprc_pos", "auprc_neg", "prr"})
@@ -451,15 +453,18 @@ def write_report(
     seed: int = 0,
     by_dataset: Sequence[Mapping[str, Any]] = (),
     verdict: Sequence[str] = (),
+    rows: Sequence[dict[str, Any]] | None = None,
 ) -> Path:
     """Write report.json, the PNG figures and report.html into ``out_dir``; return report.html.
 
     Figures show the ``highlight`` methods, or the best few by AUROC when none are given,
     so a report over many baselines stays readable; the table and JSON cover every method.
     ``by_dataset`` rows (see :func:`dataset_rows`) and ``verdict`` lines are shown beside them.
+    ``rows`` takes this data's :func:`comparison_rows` when the caller has them already, so
+    the bootstrap intervals are not drawn twice.
     """
     scored = _scored(correct, scores, strata)
-    rows = _rows(scored, n_bins, seed)
+    rows = list(rows) if rows is not None else _rows(scored, n_bins, seed)
     by_name = {row["method"]: row for row in rows}
     shown = _shown_methods(rows, highlight)
     bins = {

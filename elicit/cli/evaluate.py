@@ -11,6 +11,7 @@ import typer
 from elicit.calibration.fitting import DEFAULT, FUSED, cross_fit, dataset_of, raw_scores, scored_records
 from elicit.calibration.fusion import FusionHead
 from elicit.calibration.report import (
+    INTERVAL_NOTE,
     best_single,
     comparison_rows,
     dataset_rows,
@@ -69,13 +70,13 @@ def _fit_and_report(
         "records scored": len(fit.records),
         "left out (few-shot questions)": fit.excluded_few_shot,
         "scoring": f"out of fold, {folds}-fold cross-fitting stratified by dataset and label (seed {seed})",
-        "intervals": "95% bootstrap, 1000 resamples stratified by dataset and label",
+        "intervals": INTERVAL_NOTE,
         "raw signal fallbacks (missing -> 0)": {k: v for k, v in fit.fallbacks.items() if v},
         "best single method": f"{best} (chosen on these rows, which favours it)",
     }
     page = write_report(
         out_dir, fit.correct, fit.scores, title=title, meta=meta, highlight=highlight, strata=fit.datasets,
-        seed=seed, by_dataset=by_dataset, verdict=verdict,
+        seed=seed, by_dataset=by_dataset, verdict=verdict, rows=rows,
     )  # fmt: skip
     console.print(
         f"{len(fit.records)} records, every method scored out of fold ({folds} folds, seed {seed}); "
@@ -174,13 +175,15 @@ def report_command(
             scores[name] = fusion.predict([r.signals for r in loaded])
         correct = [r.correct for r in loaded]
         datasets = [dataset_of(r) for r in loaded]
-        meta["intervals"] = "95% bootstrap, 1000 resamples stratified by dataset and label"
+        meta["intervals"] = INTERVAL_NOTE
+        rows = comparison_rows(correct, scores, strata=datasets, seed=seed)
         page = write_report(
-            out, correct, scores, title=f"Calibration: {records.name}", meta=meta, strata=datasets, seed=seed
-        )
+            out, correct, scores, title=f"Calibration: {records.name}", meta=meta, strata=datasets, seed=seed,
+            rows=rows,
+        )  # fmt: skip
     except ValueError as exc:
         raise fail(exc) from exc
-    print_table(comparison_rows(correct, scores, strata=datasets, seed=seed), console=console)
+    print_table(rows, console=console)
     console.print(f"report: {page}")
 
 
