@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from elicit.elicitation.matching import normalize_answer
 
 PROMPT_DIR = Path(__file__).parent
 STRATEGIES: tuple[str, ...] = ("vanilla", "cot", "topk", "multistep", "hint")
@@ -35,11 +36,6 @@ class Example:
     passage: str = ""
     guesses: list[tuple[str, float]] = field(default_factory=list)
     steps: list[tuple[str, int]] = field(default_factory=list)
-
-
-def _question_key(question: str) -> str:
-    """Questions compared without case, spacing or punctuation."""
-    return " ".join(re.findall(r"\w+", question.casefold()))
 
 
 def check_strategy(strategy: str) -> str:
@@ -107,9 +103,13 @@ class PromptSet:
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
 
     def shows(self, question: str) -> bool:
-        """Whether ``question`` is one of the few-shot examples (its answer is in every prompt)."""
-        key = _question_key(question)
-        return any(_question_key(example.question) == key for example in self.examples)
+        """Whether ``question`` is one of the few-shot examples (its answer is in every prompt).
+
+        Compared in the normalized form answers are matched in, so case, spacing and
+        punctuation do not hide a shown question.
+        """
+        key = normalize_answer(question)
+        return any(normalize_answer(example.question) == key for example in self.examples)
 
     def _read(self, name: str) -> str:
         """A template file: the user's folder first, then the built-in one."""
