@@ -150,10 +150,10 @@ FRAMING_WORDS = frozenset(
 """Words that frame an answer without changing what it names (compared after normalization)."""
 
 
-def _contains_run(haystack: Sequence[str], needle: Sequence[str]) -> list[int]:
+def _contains_run(haystack: list[str], needle: list[str]) -> list[int]:
     """Every start index of ``needle`` as a contiguous run of whole tokens in ``haystack``."""
     width = len(needle)
-    return [i for i in range(len(haystack) - width + 1) if list(haystack[i : i + width]) == list(needle)]
+    return [i for i in range(len(haystack) - width + 1) if haystack[i : i + width] == needle]
 
 
 def _tokens(text: str | None) -> list[str]:

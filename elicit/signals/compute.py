@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from elicit.signals import consistency as aggregate
+from elicit.signals import consistency
 from elicit.signals.logit import LOGIT_SIGNALS, logit_signals
 from elicit.types import SIGNAL_NAMES, Sample, Signals
 
@@ -30,12 +30,12 @@ def compute_signals(
     if p_true is not None and not 0.0 <= p_true <= 1.0:
         raise ValueError(f"p_true must be in [0, 1], got {p_true}")
     values: dict[str, float | None] = {
-        "verbal_mean": aggregate.verbal_mean(samples),
-        "avg_conf": aggregate.avg_conf(samples, answer, question),
-        "pair_rank": aggregate.pair_rank(samples, answer, question),
-        "agreement": aggregate.agreement(samples, answer, question),
-        "entropy": aggregate.answer_entropy_confidence(samples, question),
-        "margin": aggregate.margin(samples, question),
+        "verbal_mean": consistency.verbal_mean(samples),
+        "avg_conf": consistency.avg_conf(samples, answer, question),
+        "pair_rank": consistency.pair_rank(samples, answer, question),
+        "agreement": consistency.agreement(samples, answer, question),
+        "entropy": consistency.answer_entropy_confidence(samples, question),
+        "margin": consistency.margin(samples, question),
         "p_true": p_true,
     }
     has_confidence = any(s.confidence is not None for s in samples)
