@@ -25,6 +25,11 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 BinStrategy = Literal["uniform", "quantile"]
 
+HIGHER_IS_BETTER: frozenset[str] = frozenset({"auroc", "auprc_pos", "auprc_neg", "prr"})
+LOWER_IS_BETTER: frozenset[str] = frozenset({"ece", "mce", "brier", "nll", "aurc"})
+"""Which way each quality metric of :func:`summarize` improves (``n`` and ``accuracy``
+describe the questions, not the confidence, and are in neither)."""
+
 
 class ReliabilityBin(BaseModel):
     """One bin of a reliability diagram; empty bins have ``count`` 0 and None means."""

@@ -40,6 +40,7 @@ from rich.table import Table
 from rich.text import Text
 
 from elicit.calibration import metrics
+from elicit.calibration.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER
 from elicit.calibration.stats import bootstrap_intervals, format_interval, paired_bootstrap_difference
 
 INTERVAL_METRICS: tuple[str, ...] = ("auroc", "ece", "brier", "prr")
@@ -50,10 +51,6 @@ N_RESAMPLES = 1000
 INTERVAL_NOTE = f"95% bootstrap, {N_RESAMPLES} resamples stratified by dataset and label"
 """How a report's intervals were made, for its metadata."""
 
-LOWER_IS_BETTER = frozenset({"ece", "mce", "brier", "nll", "aurc"})
-HIGHER_IS_BETTER = frozenset({"auroc", "auprc_pos", "auprc_neg", "prr"})
-"""Columns where one method can be "best". ``n``, ``coverage`` and ``accuracy`` are left
-out: they describe the questions a method scored, not how good its confidence is."""
 
 HTML_COLUMNS: tuple[tuple[str, str], ...] = (
     ("method", "method"),

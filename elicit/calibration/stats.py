@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict
 from scipy.stats import rankdata
 
 from elicit.calibration import metrics as reference_metrics
-from elicit.calibration.metrics import _validate
+from elicit.calibration.metrics import HIGHER_IS_BETTER, _validate
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -69,10 +69,6 @@ METRIC_NAMES: tuple[str, ...] = tuple(_REFERENCE)
 
 DEFAULT_METRICS: tuple[str, ...] = ("auroc", "ece", "brier", "nll", "aurc", "prr", "auprc_pos", "auprc_neg")
 """Headline metrics; ``mce`` is left out because a single sparse bin dominates it."""
-
-HIGHER_IS_BETTER: frozenset[str] = frozenset({"auroc", "auprc_pos", "auprc_neg", "prr"})
-"""Metrics where a positive paired difference (A - B) means A is better; for the others
-(ece, mce, brier, nll, aurc) a negative difference means A is better."""
 
 
 class PairedDifference(BaseModel):
