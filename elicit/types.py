@@ -126,6 +126,8 @@ class RunSetup(_Model):
 
     ``prompt_version`` is a digest of the instruction, few-shot turns and self-evaluation
     prompt, so an edited template is a different setup even under the same strategy name.
+    ``seed`` is the sampling seed (None: unseeded); it is recorded, not checked, since a head
+    fitted on one seed's samples applies to another's.
     """
 
     model: str | None = None
@@ -136,6 +138,7 @@ class RunSetup(_Model):
     top_logprobs: int | None = None
     p_true: bool = True
     prompt_version: str | None = None
+    seed: int | None = None
 
 
 class EvalRecord(_Model):

@@ -15,7 +15,7 @@ from elicit.calibration.fusion import FusionHead
 from elicit.chains.base import AsyncRunnable
 from elicit.elicitation.parsing import parse_sample
 from elicit.elicitation.prompts import PromptSet, check_strategy
-from elicit.elicitation.sampling import Generation, agenerate, ap_true, check_sampling
+from elicit.elicitation.sampling import Generation, agenerate, ap_true, check_sampling, request_seed
 from elicit.signals.compute import compute_signals
 from elicit.signals.consistency import majority_answer
 from elicit.types import Elicitation, RunSetup, Sample, Signals
@@ -59,7 +59,7 @@ def score_samples(
 
 def run_setup(
     llm: BaseChatModel, prompts: PromptSet, strategy: str, *, n_samples: int, temperature: float, max_tokens: int,
-    p_true: bool,
+    p_true: bool, seed: int | None = None,
 ) -> RunSetup:  # fmt: skip
     """The settings that shape answers drawn from ``llm`` with ``prompts`` (what a fusion head must match)."""
     return RunSetup(
@@ -71,6 +71,7 @@ def run_setup(
         top_logprobs=getattr(llm, "top_logprobs", None),
         p_true=p_true,
         prompt_version=prompts.version(strategy),
+        seed=seed,
     )
 
 
@@ -111,7 +112,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         fusion: FusionHead | None = None,
         hint_pool: Sequence[str] = (),
         max_concurrency: int = 8,
-        seed: int = 0,
+        seed: int | None = 0,
     ) -> None:
         check_strategy(strategy)
         check_sampling(n_samples, temperature, max_tokens)
@@ -139,7 +140,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         """The settings that shape this chain's answers (what a fusion head must match)."""
         return run_setup(
             self.llm, self.prompts, self.strategy, n_samples=self.n_samples, temperature=self.temperature,
-            max_tokens=self.max_tokens, p_true=self.p_true,
+            max_tokens=self.max_tokens, p_true=self.p_true, seed=self.seed,
         )  # fmt: skip
 
     # -- generation ---------------------------------------------------------------------
@@ -152,15 +153,16 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         hints = self.prompts.hint_sentences(hint_pool, self.n_samples, rng)
         semaphore = asyncio.Semaphore(self.max_concurrency)
 
-        async def one(hint: str) -> tuple[Generation, str]:
+        async def one(index: int, hint: str) -> tuple[Generation, str]:
             async with semaphore:
                 messages = self.prompts.messages("hint", question, hint, context)
                 [generation] = await agenerate(
-                    self.llm, messages, n=1, temperature=self.temperature, max_tokens=self.max_tokens
-                )
+                    self.llm, messages, n=1, temperature=self.temperature, max_tokens=self.max_tokens,
+                    seed=request_seed(self.seed, question, context, "hint", index),
+                )  # fmt: skip
                 return generation, hint
 
-        return list(await asyncio.gather(*(one(hint) for hint in hints)))
+        return list(await asyncio.gather(*(one(index, hint) for index, hint in enumerate(hints))))
 
     async def _generate(self, question: str, hint_pool: Sequence[str], context: Sequence[str]) -> list[Sample]:
         if self.strategy == "hint":
@@ -168,8 +170,9 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         else:
             messages = self.prompts.messages(self.strategy, question, context=context)
             generations = await agenerate(
-                self.llm, messages, n=self.n_samples, temperature=self.temperature, max_tokens=self.max_tokens
-            )
+                self.llm, messages, n=self.n_samples, temperature=self.temperature, max_tokens=self.max_tokens,
+                seed=request_seed(self.seed, question, context, "samples"),
+            )  # fmt: skip
             pairs = [(generation, None) for generation in generations]
         return [
             parse_sample(g.text, self.strategy, hint=hint, tokens=g.tokens, finish_reason=g.finish_reason)

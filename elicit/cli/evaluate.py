@@ -45,11 +45,11 @@ def _items(datasets: Sequence[str], data: Path | None, split: str | None, limit:
 
 def _run_eval(
     handle, items: list[QAItem], out: Path, *, strategy: str, samples: int, temperature: float, max_tokens: int,
-    concurrency: int, fusion: FusionHead | None, keep_tokens: bool,
+    concurrency: int, fusion: FusionHead | None, keep_tokens: bool, seed: int,
 ) -> list[EvalRecord]:  # fmt: skip
     chain = ConfidenceChain(
         chat_model(handle), strategy=strategy, n_samples=samples, temperature=temperature,
-        max_tokens=max_tokens, fusion=fusion, max_concurrency=concurrency,
+        max_tokens=max_tokens, fusion=fusion, max_concurrency=concurrency, seed=seed,
     )  # fmt: skip
     return run_sync(aevaluate(chain, items, out, concurrency=concurrency, keep_tokens=keep_tokens))
 
@@ -103,7 +103,7 @@ def eval_command(
     concurrency: Annotated[int, typer.Option(help="Questions in flight at once.")] = 8,
     fusion: Annotated[Path | None, typer.Option(help="A fitted fusion head for the confidence.")] = None,
     keep_tokens: Annotated[bool, typer.Option(help="Keep token logprobs in the JSONL (large).")] = False,
-    seed: int = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the question sample and of every sampling request.")] = 0,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
 ) -> None:
@@ -114,7 +114,7 @@ def eval_command(
         with server_for(model, base_url) as handle:
             records = _run_eval(
                 handle, items, out, strategy=strategy, samples=samples, temperature=temperature,
-                max_tokens=max_tokens, concurrency=concurrency, fusion=head, keep_tokens=keep_tokens,
+                max_tokens=max_tokens, concurrency=concurrency, fusion=head, keep_tokens=keep_tokens, seed=seed,
             )  # fmt: skip
     except ValueError as exc:
         raise fail(exc) from exc
@@ -193,21 +193,22 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder for records, fusion head and report.")] = Path("runs/demo"),
     samples: int = 5,
     concurrency: int = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the questions, the sampling, the folds and the intervals.")] = 0,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
 ) -> None:
     """Evaluate built-in questions on the embedded model, fit the fusion head, print the comparison."""
-    items = load_mix(DEMO_DATASETS, per_set=max(1, limit // len(DEMO_DATASETS)), seed=0)
+    items = load_mix(DEMO_DATASETS, per_set=max(1, limit // len(DEMO_DATASETS)), seed=seed)
     records_path = out / "records.jsonl"
     console.print(f"evaluating {len(items)} questions from {', '.join(DEMO_DATASETS)} -> {records_path}")
     try:
         with server_for(model, base_url) as handle:
             records = _run_eval(
                 handle, items, records_path, strategy="vanilla", samples=samples, temperature=0.7,
-                max_tokens=32, concurrency=concurrency, fusion=None, keep_tokens=False,
+                max_tokens=32, concurrency=concurrency, fusion=None, keep_tokens=False, seed=seed,
             )  # fmt: skip
         _fit_and_report(
-            records, out, folds=5, seed=0, title="elicit demo: SmolLM2-135M-Instruct on built-in questions",
+            records, out, folds=5, seed=seed, title="elicit demo: SmolLM2-135M-Instruct on built-in questions",
             source=str(records_path),
         )  # fmt: skip
     except ValueError as exc:

@@ -8,6 +8,7 @@ times faster than one request per sample.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +53,19 @@ def _generation(chat_generation: Any) -> Generation:
     )
 
 
+def request_seed(seed: int | None, *parts: object) -> int | None:
+    """A per-request sampling seed derived from a run's seed and what the request is for.
+
+    Each question (and each hint of it) gets its own seed, so a record does not depend on
+    which other questions ran beside it or in what order; the digest is stable across
+    processes, unlike ``hash``. None keeps sampling unseeded.
+    """
+    if seed is None:
+        return None
+    digest = hashlib.sha256("\x1f".join(map(str, (seed, *parts))).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
 async def agenerate(
     llm: BaseChatModel,
     messages: Sequence[BaseMessage],
@@ -60,26 +74,30 @@ async def agenerate(
     temperature: float,
     max_tokens: int,
     stop: Sequence[str] | None = None,
+    seed: int | None = None,
 ) -> list[Generation]:
     """``n`` samples of one prompt in a single request (per-call settings; ``llm`` is not changed).
 
-    Chat models that cannot return several choices per request (anything not OpenAI-like)
-    would return one; then the remaining samples are requested concurrently instead.
+    ``seed`` is passed to the server (vLLM seeds each request's sampler with it), so a
+    seeded request returns the same samples every time. Chat models that cannot return
+    several choices per request (anything not OpenAI-like) would return one; then the
+    remaining samples are requested concurrently instead, each with its own derived seed.
     """
     check_sampling(n, temperature, max_tokens)
-    result = await llm.agenerate(
-        [list(messages)],
-        stop=list(stop) if stop else None,
-        n=n,
-        temperature=temperature,
-        max_tokens=max_tokens,
-    )
+    stops = list(stop) if stop else None
+
+    async def ask(count: int | None, request: int | None) -> Any:
+        settings: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}
+        if count is not None:
+            settings["n"] = count
+        if request is not None:
+            settings["seed"] = request
+        return await llm.agenerate([list(messages)], stop=stops, **settings)
+
+    result = await ask(n, seed)
     generations = [_generation(g) for g in result.generations[0]]
     if 0 < len(generations) < n:
-        extra = await asyncio.gather(
-            *(llm.agenerate([list(messages)], stop=list(stop) if stop else None, temperature=temperature,
-                            max_tokens=max_tokens) for _ in range(n - len(generations)))
-        )  # fmt: skip
+        extra = await asyncio.gather(*(ask(None, request_seed(seed, index)) for index in range(len(generations), n)))
         generations += [_generation(r.generations[0][0]) for r in extra]
     return generations
 

@@ -27,3 +27,18 @@ def test_built_in_questions_are_evaluated_into_records(llm, tmp_path):
         assert record.setup == chain.setup and record.setup.model is not None
         assert record.few_shot is (item is leaked)
     assert all(r.metadata["dataset"] == "capitals" for r in records[:4])
+
+
+def test_seeded_evaluations_give_identical_records(llm, tmp_path):
+    """Same seed, same records (timings aside), whatever the concurrency; another seed samples anew."""
+    items = load_builtin("capitals", "test", limit=4) + load_builtin("arithmetic", "test", limit=2)
+
+    def run(seed: int, name: str, concurrency: int) -> list:
+        chain = ConfidenceChain(llm, n_samples=4, max_tokens=24, temperature=1.0, seed=seed)
+        records = run_sync(aevaluate(chain, items, tmp_path / name, concurrency=concurrency, progress=False))
+        return [r.model_dump(exclude={"timings"}) for r in records]
+
+    first = run(7, "a.jsonl", 4)
+    assert run(7, "b.jsonl", 1) == first
+    other = run(8, "c.jsonl", 4)
+    assert [r["samples"] for r in other] != [r["samples"] for r in first]
