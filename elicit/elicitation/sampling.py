@@ -107,22 +107,28 @@ def p_true_from_top_logprobs(top: dict[str, float]) -> float | None:
 
     Tokens are compared after strip + lower, and the probabilities of all variants
     (" True", "true", "TRUE", ...) are summed, since tokenizers split these differently.
+    When only one word is listed, the other is not absent but below the cut: its
+    probability is at most the smallest listed one, so that bound stands in for it and
+    P(True) is the most conservative value the list allows (never exactly 0 or 1).
     None when neither appears among the alternatives.
     """
     logprobs: dict[str, list[float]] = {"true": [], "false": []}
+    listed: list[float] = []
     for token, logprob in top.items():
-        word = token.strip().lower()
         # A zero-probability entry says nothing, so it counts as absent.
-        if word in logprobs and math.isfinite(logprob):
+        if not math.isfinite(logprob):
+            continue
+        listed.append(logprob)
+        word = token.strip().lower()
+        if word in logprobs:
             logprobs[word].append(logprob)
     if not logprobs["true"] and not logprobs["false"]:
         return None
-    if not logprobs["false"]:
-        return 1.0
-    if not logprobs["true"]:
-        return 0.0
+    bound = min(listed)
+    true = logsumexp(logprobs["true"]) if logprobs["true"] else bound
+    false = logsumexp(logprobs["false"]) if logprobs["false"] else bound
     # In log space so that tiny probabilities of both words do not underflow to 0 / 0.
-    return float(expit(logsumexp(logprobs["true"]) - logsumexp(logprobs["false"])))
+    return float(expit(true - false))
 
 
 async def ap_true(llm: BaseChatModel, messages: Sequence[BaseMessage]) -> tuple[float | None, str | None]:

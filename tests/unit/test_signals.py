@@ -3,6 +3,7 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.special import expit
 
 from elicit.elicitation.sampling import p_true_from_top_logprobs
 from elicit.signals.compute import compute_signals
@@ -103,8 +104,10 @@ def test_token_entropy_without_top_logprobs_is_none() -> None:
 def test_p_true_variants() -> None:
     top = {" True": math.log(0.6), "true": math.log(0.1), "FALSE": math.log(0.2), "Maybe": math.log(0.05)}
     assert p_true_from_top_logprobs(top) == pytest.approx(0.7 / 0.9)
-    assert p_true_from_top_logprobs({"TRUE ": -0.5, "Yes": -1.0}) == 1.0
-    assert p_true_from_top_logprobs({" false": -0.5}) == 0.0
+    # The unlisted word is bounded by the smallest listed probability, not set to 0.
+    assert p_true_from_top_logprobs({"TRUE ": -0.5, "Yes": -1.0}) == pytest.approx(expit(0.5))
+    assert p_true_from_top_logprobs({" false": -0.5, "No": -3.0}) == pytest.approx(expit(-2.5))
+    assert p_true_from_top_logprobs({" false": -0.5}) == 0.5  # alone in the list: no bound below it
     assert p_true_from_top_logprobs({"Yes": -0.1, "No": -2.0}) is None
     assert p_true_from_top_logprobs({"True": -math.inf, "no": -1.0}) is None
     # Both words far in the tail: the ratio survives where exp() underflows.
