@@ -22,8 +22,8 @@ from benchmarks.common import Timer, benchmark_server
 from elicit.chains import ConfidenceChain
 from elicit.datasets import build_corpus
 from elicit.model.client import chat_model
+from elicit.model.embeddings import MiniLMEmbeddings
 from elicit.model.serving import ServerHandle
-from elicit.routing.embeddings import MiniLMEmbeddings
 from elicit.routing.evaluate import DEFAULT_MIX, mixed_items
 from elicit.routing.retrieval import BM25PassageRetriever
 from elicit.routing.router import RetrievalRouter

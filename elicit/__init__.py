@@ -4,7 +4,7 @@ Verbalized, sampling-consistency, token-probability and P(True) confidence signa
 set of samples of a local vLLM model, fused into one calibrated confidence.
 """
 
-from elicit.calibration.fusion import FusionHead
+from elicit.calibration.head import FusionHead
 from elicit.chains import ConfidenceChain, default_confidence
 from elicit.chains.wrapper import ConfidenceWrapper, with_confidence
 from elicit.elicitation.matching import answers_match, exact_match, match_any, normalize_answer, same_answer, token_f1

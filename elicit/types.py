@@ -68,8 +68,16 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "answer_min_prob",
     "token_entropy",
     "p_true",
+    "sequence_prob",
+    "sequence_joint_prob",
+    "semantic_agreement",
+    "semantic_entropy",
+    "lexical_similarity",
+    "embedding_similarity",
+    "answer_similarity",
+    "eigen_confidence",
 )
-"""Every signal elicit computes, in a fixed order (the fusion head's feature order)."""
+"""Every signal elicit computes, in a fixed order."""
 
 
 class Signals(_Model):
@@ -77,6 +85,8 @@ class Signals(_Model):
 
     A None value always has an entry in ``missing`` saying why it could not be computed,
     so a user can tell "the model gave no confidence" from "logprobs were off".
+    ``n_samples`` is how many samples the signals were read from: agreement 1.0 out of 2
+    is weaker evidence than out of 10, and a fusion head smooths counts with it.
     """
 
     verbal_mean: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -90,6 +100,15 @@ class Signals(_Model):
     answer_min_prob: float | None = Field(default=None, ge=0.0, le=1.0)
     token_entropy: float | None = Field(default=None, ge=0.0, le=1.0)
     p_true: float | None = Field(default=None, ge=0.0, le=1.0)
+    sequence_prob: float | None = Field(default=None, ge=0.0, le=1.0)
+    sequence_joint_prob: float | None = Field(default=None, ge=0.0, le=1.0)
+    semantic_agreement: float | None = Field(default=None, ge=0.0, le=1.0)
+    semantic_entropy: float | None = Field(default=None, ge=0.0, le=1.0)
+    lexical_similarity: float | None = Field(default=None, ge=0.0, le=1.0)
+    embedding_similarity: float | None = Field(default=None, ge=0.0, le=1.0)
+    answer_similarity: float | None = Field(default=None, ge=0.0, le=1.0)
+    eigen_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    n_samples: int | None = Field(default=None, ge=0)
     missing: dict[str, str] = Field(default_factory=dict)
 
     def values(self) -> dict[str, float | None]:

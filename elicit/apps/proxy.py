@@ -35,7 +35,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from elicit.calibration.fusion import FusionHead
+from elicit.calibration.head import FusionHead
 from elicit.chains.wrapper import ConversationScorer, check_settings, conversation
 from elicit.model.client import chat_model
 from elicit.model.serving import ServerHandle

@@ -6,6 +6,12 @@ times on K-1 folds and predicts the fold it did not see. So every record gets an
 out-of-fold prediction from every method and all of them are compared on the same
 questions; the saved head is then refit on every record.
 
+Three fitted rows matter most: ``head`` is the saved head's whole procedure (its choice
+between the fused model and each single feature is remade inside every training part),
+``fused`` is the fused model alone, and ``best single`` is, in every training part, the
+feature with the highest AUROC there, Platt-mapped: the rival a head must beat, chosen
+without seeing the rows it is compared on.
+
 Every method scores every question. Where a raw signal is missing its declared fallback
 ``RAW_FALLBACK`` is used and counted; the fitted methods follow their own missing rule.
 Questions the prompt shows as few-shot examples are left out (their answers leaked).
@@ -18,13 +24,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+from sklearn.metrics import roc_auc_score
 
-from elicit.calibration.fusion import Calibrator, FusionHead, fit_baselines, provenance_for, signal_matrix
+from elicit.calibration.calibrators import Calibrator, PlattScaling, fit_baselines, present_features
+from elicit.calibration.features import feature_matrix
+from elicit.calibration.head import FUSED, FusionHead, Selection
+from elicit.calibration.head_file import provenance_for
 from elicit.calibration.stats import cross_fit_folds
 from elicit.datasets.items import dataset_name
-from elicit.types import SIGNAL_NAMES, EvalRecord
+from elicit.types import SIGNAL_NAMES, EvalRecord, Signals
 
-FUSED = "fused"
+HEAD = "head"
+BEST_SINGLE = "best single"
 DEFAULT = "default"
 RAW_FALLBACK = 0.0
 """A raw signal that could not be computed counts as no support for the answer: it is
@@ -43,6 +54,8 @@ class CrossFit:
     scores: dict[str, NDArray[np.float64]] = field(default_factory=dict)
     fallbacks: dict[str, int] = field(default_factory=dict)
     excluded_few_shot: int = 0
+    head_choices: list[str] = field(default_factory=list)
+    best_single_choices: list[str] = field(default_factory=list)
 
 
 def dataset_of(record: EvalRecord) -> str:
@@ -61,7 +74,9 @@ def raw_scores(records: Sequence[EvalRecord]) -> tuple[dict[str, NDArray[np.floa
 
     Missing values take ``RAW_FALLBACK``; the second mapping counts them per method.
     """
-    values, missing = signal_matrix([r.signals for r in records], SIGNAL_NAMES)
+    values = np.array([[getattr(r.signals, n) for n in SIGNAL_NAMES] for r in records], dtype=float)
+    values = values.reshape(len(records), len(SIGNAL_NAMES))
+    missing = np.isnan(values)
     scores: dict[str, NDArray[np.float64]] = {}
     fallbacks: dict[str, int] = {}
     for i, name in enumerate(SIGNAL_NAMES):
@@ -85,8 +100,20 @@ def _check_labels(records: Sequence[EvalRecord], k: int) -> None:
         )
 
 
-def cross_fit(records: Sequence[EvalRecord], k: int = 5, seed: int = 0, *, source: str | None = None) -> CrossFit:
-    """Out-of-fold predictions of the head and every baseline, and the head refit on everything.
+def best_feature(signals: Sequence[Signals], correct: NDArray[np.bool_]) -> str:
+    """The feature whose values (mean-imputed) rank ``correct`` best on these rows."""
+    names = present_features(signals)
+    values = feature_matrix(signals, names)
+    imputed = np.where(np.isnan(values), np.nanmean(values, axis=0), values)
+    aurocs = [roc_auc_score(correct, column) for column in imputed.T]
+    return names[int(np.argmax(aurocs))]
+
+
+def cross_fit(
+    records: Sequence[EvalRecord], k: int = 5, seed: int = 0, *, source: str | None = None, nonnegative: bool = False
+) -> CrossFit:
+    """Out-of-fold predictions of the head, the fused model, the best single feature and every
+    baseline, and the head refit on everything.
 
     A baseline is kept only if it could be fitted in every fold (its signal present in
     each training part), so that every method scores every question.
@@ -98,33 +125,33 @@ def cross_fit(records: Sequence[EvalRecord], k: int = 5, seed: int = 0, *, sourc
     folds = cross_fit_folds([r.id for r in kept], correct, groups=datasets, k=k, seed=seed)
     signals = [r.signals for r in kept]
     scores, fallbacks = raw_scores(kept)
-    fitted: dict[str, NDArray[np.float64]] = {FUSED: np.full(len(kept), np.nan)}
+    fitted: dict[str, NDArray[np.float64]] = {name: np.full(len(kept), np.nan) for name in (HEAD, FUSED, BEST_SINGLE)}
+    head_choices: list[str] = []
+    rivals: list[str] = []
     for fold in range(k):
         train = np.flatnonzero(folds != fold)
         test = np.flatnonzero(folds == fold)
         train_signals = [signals[i] for i in train]
         train_labels = correct[train].tolist()
         test_signals = [signals[i] for i in test]
-        fitted[FUSED][test] = FusionHead.fit(train_signals, train_labels).predict(test_signals)
-        baselines: dict[str, Calibrator] = {
-            name: calibrator
-            for name, calibrator in fit_baselines(train_signals, train_labels).items()
-            if not name.startswith("raw:")  # raw values are reported as they are
-        }
+        selection = Selection.run(train_signals, train_labels, seed=seed, nonnegative=nonnegative)
+        head = selection.build(selection.best())
+        fitted[HEAD][test] = head.predict(test_signals)
+        head_choices.append(head.choice)
+        fused = head if head.linear is not None else selection.build(selection.best(FUSED))
+        fitted[FUSED][test] = fused.predict(test_signals)
+        rival = best_feature(train_signals, correct[train])
+        rivals.append(rival)
+        fitted[BEST_SINGLE][test] = PlattScaling(rival).fit(train_signals, train_labels).predict(test_signals)
+        baselines: dict[str, Calibrator] = fit_baselines(train_signals, train_labels)
         for name, calibrator in baselines.items():
             fitted.setdefault(name, np.full(len(kept), np.nan))[test] = calibrator.predict(test_signals)
     scores.update({name: values for name, values in fitted.items() if not np.isnan(values).any()})
     setups = {r.setup.model_dump_json() for r in kept if r.setup is not None}
     setup = kept[0].setup if len(setups) == 1 else None
-    head = FusionHead.fit(signals, correct.tolist())
+    head = FusionHead.fit(signals, correct.tolist(), seed=seed, nonnegative=nonnegative)
     head.provenance = provenance_for([r.id for r in kept], setup, source=source, folds=k, seed=seed)
     return CrossFit(
-        head=head,
-        records=kept,
-        correct=correct,
-        datasets=datasets,
-        folds=folds,
-        scores=scores,
-        fallbacks=fallbacks,
-        excluded_few_shot=excluded,
-    )
+        head=head, records=kept, correct=correct, datasets=datasets, folds=folds, scores=scores,
+        fallbacks=fallbacks, excluded_few_shot=excluded, head_choices=head_choices, best_single_choices=rivals,
+    )  # fmt: skip

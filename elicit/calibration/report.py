@@ -517,12 +517,6 @@ def dataset_rows(
     return rows
 
 
-def best_single(rows: Sequence[Mapping[str, Any]], exclude: Sequence[str]) -> str | None:
-    """The single-signal method (raw or calibrated) with the highest AUROC among ``rows``."""
-    single = [r for r in rows if r["method"] not in exclude and r.get("auroc") is not None]
-    return max(single, key=lambda r: r["auroc"])["method"] if single else None
-
-
 def verdict_lines(
     correct: ArrayLike,
     scores: Mapping[str, ArrayLike],

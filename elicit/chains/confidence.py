@@ -11,11 +11,12 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 
-from elicit.calibration.fusion import FusionHead
+from elicit.calibration.head import FusionHead
 from elicit.chains.base import AsyncRunnable
 from elicit.elicitation.parsing import parse_sample
 from elicit.elicitation.prompts import PromptSet, check_strategy
 from elicit.elicitation.sampling import Generation, agenerate, ap_true, check_sampling, request_seed
+from elicit.model.embeddings import TextEncoder, bundled_encoder
 from elicit.signals.compute import compute_signals
 from elicit.signals.consistency import majority_answer
 from elicit.types import Elicitation, RunSetup, Sample, Signals
@@ -47,9 +48,15 @@ def score_samples(
     p_true_reason: str | None,
     fusion: FusionHead | None,
     question: str | None = None,
+    encoder: TextEncoder | None = None,
 ) -> tuple[Signals, float | None, str]:
-    """Every signal about ``answer``, and the confidence with where it came from ("fusion" or "default")."""
-    signals = compute_signals(samples, answer, p_true=p_true, question=question)
+    """Every signal about ``answer``, and the confidence with where it came from ("fusion" or "default").
+
+    ``encoder`` embeds answers for the semantic signals; None uses the bundled sentence model.
+    """
+    signals = compute_signals(
+        samples, answer, p_true=p_true, question=question, encoder=encoder if encoder is not None else bundled_encoder()
+    )
     if p_true is None and p_true_reason:
         signals.missing["p_true"] = p_true_reason
     if fusion is not None:
@@ -95,7 +102,9 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
     (or, for the "hint" strategy, one request per misleading hint), then P(True) is asked
     once about the chosen answer. The chosen answer is the majority answer, or the greedy
     answer when ``reference`` is on. ``confidence`` comes from ``fusion`` when a fitted head
-    is given, else from :func:`default_confidence`.
+    is given, else from :func:`default_confidence`. ``encoder`` embeds answers for the
+    semantic signals (default: the bundled sentence model); ``seed`` seeds every sampling
+    request from the question, so a run reproduces (None: unseeded).
     """
 
     def __init__(
@@ -113,6 +122,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         hint_pool: Sequence[str] = (),
         max_concurrency: int = 8,
         seed: int | None = 0,
+        encoder: TextEncoder | None = None,
     ) -> None:
         check_strategy(strategy)
         check_sampling(n_samples, temperature, max_tokens)
@@ -132,6 +142,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         self.hint_pool = list(hint_pool)
         self.max_concurrency = max_concurrency
         self.seed = seed
+        self.encoder = encoder
         if fusion is not None:
             fusion.check_setup(self.setup)
 
@@ -203,8 +214,9 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         timings: dict[str, float],
     ) -> Elicitation:
         signals, confidence, source = score_samples(
-            samples, answer, p_true=p_true, p_true_reason=p_true_reason, fusion=self.fusion, question=question
-        )
+            samples, answer, p_true=p_true, p_true_reason=p_true_reason, fusion=self.fusion, question=question,
+            encoder=self.encoder,
+        )  # fmt: skip
         return Elicitation(
             question=question,
             answer=answer,

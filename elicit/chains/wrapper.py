@@ -44,7 +44,7 @@ from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field
 
-from elicit.calibration.fusion import FusionHead
+from elicit.calibration.head import FusionHead
 from elicit.chains.base import AsyncRunnable
 from elicit.chains.confidence import run_setup, score_samples
 from elicit.elicitation.matching import normalize_answer

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from elicit.calibration.fusion import FusionHead
+from elicit.calibration.head import FusionHead
 from elicit.chains import ConfidenceChain
 from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, pct, server_for
 from elicit.elicitation.prompts import STRATEGIES

@@ -8,11 +8,10 @@ from typing import Annotated
 
 import typer
 
-from elicit.calibration.fitting import DEFAULT, FUSED, cross_fit, dataset_of, raw_scores, scored_records
-from elicit.calibration.fusion import FusionHead
+from elicit.calibration.fitting import BEST_SINGLE, DEFAULT, HEAD, cross_fit, dataset_of, raw_scores, scored_records
+from elicit.calibration.head import FUSED, FusionHead
 from elicit.calibration.report import (
     INTERVAL_NOTE,
-    best_single,
     comparison_rows,
     dataset_rows,
     print_table,
@@ -24,7 +23,9 @@ from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, se
 from elicit.datasets import BUILTIN_DATASETS, QAItem, load_builtin, load_jsonl, load_mix
 from elicit.elicitation.prompts import STRATEGIES
 from elicit.evaluation.batch import aevaluate, load_records
+from elicit.evaluation.rescore import rescored
 from elicit.model.client import chat_model
+from elicit.model.embeddings import bundled_encoder
 from elicit.model.loop import run_sync
 from elicit.types import EvalRecord
 
@@ -55,24 +56,30 @@ def _run_eval(
 
 
 def _fit_and_report(
-    records: list[EvalRecord], out_dir: Path, *, folds: int, seed: int, title: str, source: str | None = None
-) -> None:
-    fit = cross_fit(records, k=folds, seed=seed, source=source)
+    records: list[EvalRecord], out_dir: Path, *, folds: int, seed: int, title: str, source: str | None = None,
+    nonnegative: bool = False,
+) -> None:  # fmt: skip
+    fit = cross_fit(records, k=folds, seed=seed, source=source, nonnegative=nonnegative)
     out_dir.mkdir(parents=True, exist_ok=True)
     head_path = out_dir / "fusion-head.json"
     fit.head.save(head_path)
     rows = comparison_rows(fit.correct, fit.scores, strata=fit.datasets, seed=seed)
-    best = best_single(rows, exclude=[FUSED, DEFAULT])
-    highlight = [FUSED, DEFAULT, *([best] if best else [])]
+    highlight = [HEAD, FUSED, BEST_SINGLE, DEFAULT]
     by_dataset = dataset_rows(fit.correct, fit.scores, fit.datasets, highlight, seed=seed)
-    verdict = verdict_lines(fit.correct, fit.scores, FUSED, best, strata=fit.datasets, seed=seed) if best else []
+    verdict = [
+        line
+        for method in (HEAD, FUSED)
+        for line in verdict_lines(fit.correct, fit.scores, method, BEST_SINGLE, strata=fit.datasets, seed=seed)
+    ]
     meta = {
         "records scored": len(fit.records),
         "left out (few-shot questions)": fit.excluded_few_shot,
         "scoring": f"out of fold, {folds}-fold cross-fitting stratified by dataset and label (seed {seed})",
         "intervals": INTERVAL_NOTE,
         "raw signal fallbacks (missing -> 0)": {k: v for k, v in fit.fallbacks.items() if v},
-        "best single method": f"{best} (chosen on these rows, which favours it)",
+        f"{HEAD} (chosen in each training part)": ", ".join(fit.head_choices),
+        f"{BEST_SINGLE} (highest AUROC in each training part, Platt-mapped)": ", ".join(fit.best_single_choices),
+        "saved head (refit on all records)": fit.head.choice,
     }
     page = write_report(
         out_dir, fit.correct, fit.scores, title=title, meta=meta, highlight=highlight, strata=fit.datasets,
@@ -84,9 +91,13 @@ def _fit_and_report(
     )
     print_table(rows, console=console)
     print_table(by_dataset, console=console, title="Per dataset")
+    console.print(f"{HEAD} chosen per fold: {', '.join(fit.head_choices)}")
+    console.print(f"{BEST_SINGLE} per fold: {', '.join(fit.best_single_choices)}")
     for line in verdict:
         console.print(f"verdict: {line}")
-    console.print(f"fusion head (refit on all {len(fit.records)} records): {head_path}\nreport: {page}")
+    console.print(
+        f"fusion head (refit on all {len(fit.records)} records, is {fit.head.choice}): {head_path}\nreport: {page}"
+    )
 
 
 @app.command("eval")
@@ -133,15 +144,36 @@ def fit_command(
     out: Annotated[Path, typer.Option(help="Folder for fusion-head.json and the report.")] = Path("runs/fit"),
     folds: Annotated[int, typer.Option(help="Cross-fitting folds: every record is scored out of fold.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the folds and of the bootstrap intervals.")] = 0,
+    nonnegative: Annotated[bool, typer.Option(help="Keep the fused model's feature weights >= 0.")] = False,
 ) -> None:
     """Fit the fusion head and baselines by cross-fitting, compare every method out of sample, save the head."""
     try:
         _fit_and_report(
             load_records(records), out, folds=folds, seed=seed, title=f"Out-of-fold calibration: {records.name}",
-            source=str(records),
+            source=str(records), nonnegative=nonnegative,
         )  # fmt: skip
     except ValueError as exc:
         raise fail(exc) from exc
+
+
+@app.command("rescore")
+def rescore_command(
+    records: Annotated[Path, typer.Argument(help="An evaluation JSONL file evaluated with --keep-tokens.")],
+    out: Annotated[Path, typer.Option(help="Where to write the rescored records (a new JSONL file).")],
+) -> None:
+    """Recompute every signal from the samples the records hold, with no model call."""
+    try:
+        if out.resolve() == records.resolve():
+            raise ValueError(f"--out {out} is the input file: write the rescored records to a new file")
+        loaded = load_records(records)
+        if not loaded:
+            raise ValueError(f"{records} holds no evaluation records")
+        updated = rescored(loaded, bundled_encoder())
+    except ValueError as exc:
+        raise fail(exc) from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(record.model_dump_json() + "\n" for record in updated), encoding="utf-8")
+    console.print(f"{len(updated)} records rescored with every current signal: {out}")
 
 
 @app.command("report")
@@ -171,7 +203,7 @@ def report_command(
                     "its scores there are in-sample and would look better than it is; report it on records "
                     "it has not seen, or pass --in-sample to label its rows so"
                 )
-            name = f"{FUSED} (in-sample on {len(seen)} of {len(loaded)})" if seen else FUSED
+            name = f"{HEAD} (in-sample on {len(seen)} of {len(loaded)})" if seen else HEAD
             scores[name] = fusion.predict([r.signals for r in loaded])
         correct = [r.correct for r in loaded]
         datasets = [dataset_of(r) for r in loaded]

@@ -9,7 +9,7 @@ import typer
 import uvicorn
 
 from elicit.apps.proxy import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_N, create_app
-from elicit.calibration.fusion import FusionHead
+from elicit.calibration.head import FusionHead
 from elicit.cli.common import app, console, fail
 from elicit.model.serving import BASE_URL_ENV, DEFAULT_HOST
 

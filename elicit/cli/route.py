@@ -14,8 +14,8 @@ from elicit.datasets import BUILTIN_DATASETS, build_corpus, load_jsonl
 from elicit.elicitation.prompts import STRATEGIES
 from elicit.model.client import chat_model
 from elicit.model.embedded import cache_dir
+from elicit.model.embeddings import MiniLMEmbeddings
 from elicit.model.loop import run_sync
-from elicit.routing.embeddings import MiniLMEmbeddings
 from elicit.routing.evaluate import (
     DEFAULT_MIX,
     THRUST_FITS,

@@ -38,7 +38,7 @@ from elicit.chains.confidence import ConfidenceChain, QuestionInput
 from elicit.datasets import QAItem, load_builtin, sample, select_split
 from elicit.datasets.items import dataset_name
 from elicit.evaluation.batch import RecordsFileError, aevaluate
-from elicit.routing.embeddings import TextEncoder, cached_encode
+from elicit.model.embeddings import TextEncoder, cached_encode
 from elicit.routing.retrieval import recall_at_k
 from elicit.routing.router import aanswer_with_passages, confidence_rank
 from elicit.routing.thrust import ThrustScorer, threshold_for_budget

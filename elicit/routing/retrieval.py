@@ -25,7 +25,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import Field
 
-from elicit.routing.embeddings import MiniLMEmbeddings, TextEncoder, cached_encode
+from elicit.model.embeddings import MiniLMEmbeddings, TextEncoder, cached_encode
 
 
 class PassageLike(Protocol):

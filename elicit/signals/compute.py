@@ -10,13 +10,20 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from elicit.model.embeddings import TextEncoder
 from elicit.signals import consistency
-from elicit.signals.logit import LOGIT_SIGNALS, logit_signals
+from elicit.signals.logit import LOGIT_SIGNALS, logit_signals, sequence_signals
+from elicit.signals.semantic import semantic_signals
 from elicit.types import SIGNAL_NAMES, Sample, Signals
 
 
 def compute_signals(
-    samples: Sequence[Sample], answer: str | None, *, p_true: float | None = None, question: str | None = None
+    samples: Sequence[Sample],
+    answer: str | None,
+    *,
+    p_true: float | None = None,
+    question: str | None = None,
+    encoder: TextEncoder | None = None,
 ) -> Signals:
     """Every signal for one question about ``answer``, each in [0, 1] or None with a reason.
 
@@ -25,6 +32,8 @@ def compute_signals(
     answer distribution as a whole). ``p_true`` comes from a separate self-evaluation call.
     ``question`` makes answer matching question-aware: "The capital is Canberra" and
     "Canberra" are one answer to "What is the capital of Australia?".
+    ``encoder`` embeds answers for the embedding-based semantic signals (None: those are
+    missing, and meaning clusters come from answer matching alone).
     Values are clipped to [0, 1] to absorb floating-point rounding.
     """
     if p_true is not None and not 0.0 <= p_true <= 1.0:
@@ -57,10 +66,14 @@ def compute_signals(
         logit_values, logit_reasons = logit_signals(samples, answer, question)
         reasons |= logit_reasons
     values |= logit_values
+    sequence_values, sequence_reasons = sequence_signals(samples)
+    semantic_values, semantic_reasons = semantic_signals(samples, answer, question, encoder)
+    values |= sequence_values | semantic_values
+    reasons |= sequence_reasons | semantic_reasons
     if not samples:
         reasons |= {name: "no samples" for name in SIGNAL_NAMES if name != "p_true"}
     clipped = {
         name: None if (value := values.get(name)) is None else float(np.clip(value, 0.0, 1.0)) for name in SIGNAL_NAMES
     }
     missing = {name: reasons[name] for name in SIGNAL_NAMES if clipped[name] is None}
-    return Signals(**clipped, missing=missing)
+    return Signals(**clipped, n_samples=len(samples), missing=missing)

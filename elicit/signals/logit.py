@@ -142,3 +142,26 @@ def logit_signals(
     else:
         missing["token_entropy"] = "no top_logprobs at the answer tokens"
     return values, missing
+
+
+SEQUENCE_SIGNALS = ("sequence_prob", "sequence_joint_prob")
+
+
+def sequence_signals(samples: Sequence[Sample]) -> tuple[dict[str, float], dict[str, str]]:
+    """Whole-sample probabilities, averaged over every sample with tokens (whatever its answer).
+
+    ``sequence_prob`` is the per-token geometric mean probability, i.e. 1 / perplexity, so
+    long and short samples compare; ``sequence_joint_prob`` is the probability of the whole
+    sampled text (geometric mean over samples of exp(total log-probability)), the
+    maximum-sequence-probability score, which also charges a model for long, wandering
+    replies. They read how sure the model was of everything it wrote, not only the answer.
+    """
+    scored = [s.tokens for s in samples if s.tokens]
+    if not scored:
+        reason = "no samples" if not samples else "logprobs were not requested"
+        return {}, dict.fromkeys(SEQUENCE_SIGNALS, reason)
+    logprobs = [np.array([token.logprob for token in tokens]) for tokens in scored]
+    return {
+        "sequence_prob": float(np.mean([np.exp(values.mean()) for values in logprobs])),
+        "sequence_joint_prob": float(np.exp(np.mean([values.sum() for values in logprobs]))),
+    }, {}

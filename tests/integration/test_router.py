@@ -7,7 +7,7 @@ import pytest
 
 from elicit.chains import ConfidenceChain
 from elicit.datasets import build_corpus
-from elicit.routing.embeddings import MiniLMEmbeddings
+from elicit.model.embeddings import MiniLMEmbeddings
 from elicit.routing.retrieval import BM25PassageRetriever
 from elicit.routing.router import RetrievalRouter
 from elicit.routing.thrust import ThrustScorer

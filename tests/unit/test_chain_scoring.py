@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from langchain_core.language_models import FakeListChatModel
 
-from elicit.calibration.fusion import FusionHead, HeadMismatch, provenance_for
+from elicit.calibration.head import FusionHead, HeadMismatch
+from elicit.calibration.head_file import provenance_for
 from elicit.chains import ConfidenceChain, default_confidence
 from elicit.types import RunSetup, Signals
 
@@ -50,7 +51,7 @@ def test_mapping_input_needs_a_question_key():
 
 def _head(setup: RunSetup) -> FusionHead:
     signals = [Signals(agreement=a, verbal_mean=0.5) for a in (0.2, 0.4, 0.6, 0.8, 0.3, 0.9)]
-    head = FusionHead.fit(signals, [False, False, True, True, False, True])
+    head = FusionHead.fit(signals, [False, False, True, True, False, True], select=False)
     head.provenance = provenance_for([f"r{i}" for i in range(6)], setup)
     return head
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from elicit.calibration.fitting import DEFAULT, FUSED, cross_fit, raw_scores
-from elicit.calibration.fusion import FusionHead
+from elicit.calibration.fitting import BEST_SINGLE, DEFAULT, HEAD, cross_fit, raw_scores
+from elicit.calibration.head import FUSED, FusionHead
 from elicit.calibration.metrics import auroc
 from elicit.cli import app
 from elicit.types import EvalRecord, Signals
@@ -46,14 +46,15 @@ def test_cross_fit_scores_every_method_out_of_fold_on_every_record():
     records = synthetic_records()
     result = cross_fit(records, k=5)
     n = len(records)
-    assert {FUSED, DEFAULT, "raw:agreement", "raw:p_true", "platt:agreement", "isotonic:agreement"} <= set(
-        result.scores
-    )
+    expected = {HEAD, FUSED, BEST_SINGLE, DEFAULT, "raw:agreement", "raw:p_true", "platt:agreement"}
+    assert expected | {"isotonic:agreement"} <= set(result.scores)
+    assert result.best_single_choices == ["agreement"] * 5 and len(result.head_choices) == 5
     assert all(len(values) == n and not np.isnan(values).any() for values in result.scores.values())
     assert result.fallbacks["raw:p_true"] == sum(r.signals.p_true is None for r in records)
     assert sorted(np.bincount(result.folds).tolist()) == [80] * 5
-    assert auroc(result.scores[FUSED], result.correct) > 0.8
-    assert auroc(result.scores[FUSED], result.correct) > auroc(result.scores["platt:verbal_mean"], result.correct)
+    for method in (HEAD, FUSED):
+        assert auroc(result.scores[method], result.correct) > 0.8
+        assert auroc(result.scores[method], result.correct) > auroc(result.scores["platt:verbal_mean"], result.correct)
 
 
 def test_out_of_fold_predictions_never_see_their_own_record():
@@ -64,7 +65,8 @@ def test_out_of_fold_predictions_never_see_their_own_record():
     flipped = [records[0].model_copy(update={"correct": not records[0].correct}), *records[1:]]
     before, after = cross_fit(records, k=5), cross_fit(flipped, k=5)
     if before.folds[0] == after.folds[0]:
-        assert before.scores[FUSED][0] == pytest.approx(after.scores[FUSED][0])
+        for method in (HEAD, FUSED, BEST_SINGLE):
+            assert before.scores[method][0] == pytest.approx(after.scores[method][0])
 
 
 def test_records_with_bare_ids_form_one_dataset():
@@ -113,7 +115,11 @@ def test_fit_and_report_commands_write_head_and_report(tmp_path):
         assert row["n"] == 400
         assert {"auroc", "ece", "brier"} <= set(row["ci"])
     assert report["verdict"] and report["by_dataset"]
-    assert "verdict: fused vs" in fitted.output and "Per dataset" in fitted.output
+    assert (
+        "verdict: head vs best single" in fitted.output
+        and "verdict: fused vs best single" in fitted.output
+        and "Per dataset" in fitted.output
+    )
     head_file = str(tmp_path / "fit" / "fusion-head.json")
     refused = runner.invoke(app, ["report", str(records), "--out", str(tmp_path / "rep"), "--head", head_file])
     assert refused.exit_code == 2 and "was trained on 400 of these 400 records" in refused.output
@@ -121,13 +127,13 @@ def test_fit_and_report_commands_write_head_and_report(tmp_path):
         app, ["report", str(records), "--out", str(tmp_path / "rep"), "--head", head_file, "--in-sample"]
     )
     assert labelled.exit_code == 0, labelled.output
-    assert "fused (in-sample on 400 of 400)" in (tmp_path / "rep" / "report.html").read_text()
+    assert "head (in-sample on 400 of 400)" in (tmp_path / "rep" / "report.html").read_text()
     fresh = tmp_path / "fresh.jsonl"
     unseen = [r.model_copy(update={"id": f"new{i}"}) for i, r in enumerate(synthetic_records(60, seed=1))]
     fresh.write_text("".join(r.model_dump_json() + "\n" for r in unseen))
     scored = runner.invoke(app, ["report", str(fresh), "--out", str(tmp_path / "rep2"), "--head", head_file])
     assert scored.exit_code == 0, scored.output
-    assert json.loads((tmp_path / "rep2" / "report.json").read_text())["rows"][-1]["method"] == "fused"
+    assert json.loads((tmp_path / "rep2" / "report.json").read_text())["rows"][-1]["method"] == "head"
 
 
 def test_report_of_a_missing_file_is_a_clear_error(tmp_path):

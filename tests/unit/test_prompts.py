@@ -76,3 +76,17 @@ def test_bad_settings_are_named(tmp_path):
 def test_example_dataclass_is_plain():
     example = Example("q", "a", 50, "because")
     assert render_answer("vanilla", example, 3) == "Answer: a\nConfidence: 50%"
+
+
+def test_few_shot_p_true_shows_a_true_and_a_false_self_evaluation():
+    zero, shots = PromptSet(), PromptSet(p_true_shots=2)
+    assert len(zero.self_eval_messages("What is 2 + 2?", "4")) == 1
+    turns = shots.self_eval_messages("What is 2 + 2?", "4")
+    assert [type(t) for t in turns] == [HumanMessage, AIMessage, HumanMessage, AIMessage, HumanMessage]
+    assert [t.content for t in turns[1::2][:2]] == ["True", "False"]
+    assert "Herman Melville" in turns[0].content and "Iridium" in turns[2].content  # the runner-up guess
+    assert "What is 2 + 2?" in turns[-1].content
+    assert shots.version("vanilla") != zero.version("vanilla")
+    assert PromptSet(n_examples=0, p_true_shots=1).shows("Who wrote the novel Moby-Dick?")
+    with pytest.raises(ValueError, match="p_true_shots=9"):
+        PromptSet(p_true_shots=9)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from elicit.datasets import Passage, build_corpus, load_builtin
-from elicit.routing.embeddings import EMBEDDING_DIM, MiniLMEmbeddings, cached_encode
+from elicit.model.embeddings import EMBEDDING_DIM, MiniLMEmbeddings, cached_encode
 from elicit.routing.retrieval import BM25PassageRetriever, DenseRetriever, recall_at_k
 
 PASSAGES = [

@@ -139,7 +139,11 @@ def test_compute_signals_fills_everything_from_matching_samples() -> None:
     assert signals.answer_min_prob == pytest.approx((0.5 + 0.6) / 2)
     assert signals.p_true == 0.8
     assert signals.pair_rank is not None and signals.pair_rank > 0.5
-    assert signals.missing == {"token_entropy": "no top_logprobs at the answer tokens"}
+    no_encoder = "no embedding model given"
+    assert signals.missing == {
+        "token_entropy": "no top_logprobs at the answer tokens",
+        **dict.fromkeys(("embedding_similarity", "answer_similarity", "eigen_confidence"), no_encoder),
+    }
 
 
 def test_compute_signals_missing_reasons() -> None:
@@ -153,6 +157,11 @@ def test_compute_signals_missing_reasons() -> None:
         "answer_min_prob": "logprobs were not requested",
         "token_entropy": "logprobs were not requested",
         "p_true": "P(True) not computed",
+        "sequence_prob": "logprobs were not requested",
+        "sequence_joint_prob": "logprobs were not requested",
+        "embedding_similarity": "no embedding model given",
+        "answer_similarity": "no embedding model given",
+        "eigen_confidence": "no embedding model given",
     }
     unfound = compute_signals([paris_sample("Rome", 0.5, PARIS_TOKENS)], "Rome")
     assert unfound.missing["answer_prob"] == "answer not found in generated tokens"

@@ -70,9 +70,13 @@ def topk_format(k: int) -> str:
 class PromptSet:
     """Templates, few-shot examples and misleading hints, loaded once."""
 
-    def __init__(self, template_dir: Path | str | None = None, *, n_examples: int = 2, k: int = 3) -> None:
+    def __init__(
+        self, template_dir: Path | str | None = None, *, n_examples: int = 2, k: int = 3, p_true_shots: int = 0
+    ) -> None:
         if n_examples < 0:
             raise ValueError(f"n_examples must be >= 0, got {n_examples}")
+        if p_true_shots < 0:
+            raise ValueError(f"p_true_shots must be >= 0, got {p_true_shots}")
         if not 2 <= k <= 10:
             raise ValueError(f"k (top-k guesses) must be between 2 and 10, got {k}")
         self.template_dir = Path(template_dir) if template_dir is not None else None
@@ -82,9 +86,11 @@ class PromptSet:
         examples = [Example(**{**raw, "guesses": [tuple(g) for g in raw.get("guesses", [])],
                                "steps": [tuple(s) for s in raw.get("steps", [])]})
                     for raw in json.loads(self._read("examples.json"))]  # fmt: skip
-        if n_examples > len(examples):
-            raise ValueError(f"n_examples={n_examples} but only {len(examples)} examples are available")
+        for name, count in (("n_examples", n_examples), ("p_true_shots", p_true_shots)):
+            if count > len(examples):
+                raise ValueError(f"{name}={count} but only {len(examples)} examples are available")
         self.examples = examples[:n_examples]
+        self.p_true_examples = examples[:p_true_shots]
         self.hints: list[str] = json.loads(self._read("hints.json"))
         if not self.hints or any("{hint}" not in hint for hint in self.hints):
             raise ValueError("hints.json must be a non-empty list of templates that each contain {hint}")
@@ -99,7 +105,8 @@ class PromptSet:
         change the answers and therefore what a fitted head has learnt from them.
         """
         parts = [m.content for m in self.messages(strategy, "{question}")]
-        parts += [*self.hints, self._self_eval, self._context]
+        parts += [m.content for m in self.self_eval_messages("{question}", "{answer}")]
+        parts += [*self.hints, self._context]
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
 
     def shows(self, question: str) -> bool:
@@ -109,7 +116,7 @@ class PromptSet:
         punctuation do not hide a shown question.
         """
         key = normalize_answer(question)
-        return any(normalize_answer(example.question) == key for example in self.examples)
+        return any(normalize_answer(example.question) == key for example in [*self.examples, *self.p_true_examples])
 
     def _read(self, name: str) -> str:
         """A template file: the user's folder first, then the built-in one."""
@@ -156,5 +163,18 @@ class PromptSet:
         return [rng.choice(self.hints).format(hint=rng.choice(list(distractors))) for _ in range(count)]
 
     def self_eval_messages(self, question: str, answer: str) -> list[BaseMessage]:
-        """The P(True) prompt: is ``answer`` a correct answer to ``question``?"""
-        return [HumanMessage(content=self._self_eval.format(question=question, answer=answer).strip())]
+        """The P(True) prompt: is ``answer`` a correct answer to ``question``?
+
+        With ``p_true_shots``, worked self-evaluations come first, alternating a correct
+        proposal (True) with the example's runner-up guess (False), so the model has seen
+        both replies before it gives its own (Kadavath et al. 2022 use such shots).
+        """
+        turns: list[BaseMessage] = []
+        for index, example in enumerate(self.p_true_examples):
+            wrong = index % 2 == 1 and len(example.guesses) > 1
+            proposed = example.guesses[1][0] if wrong else example.answer
+            turns += [
+                HumanMessage(content=self._self_eval.format(question=example.question, answer=proposed).strip()),
+                AIMessage(content="False" if wrong else "True"),
+            ]
+        return [*turns, HumanMessage(content=self._self_eval.format(question=question, answer=answer).strip())]

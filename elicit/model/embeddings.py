@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -31,6 +32,30 @@ class TextEncoder(Protocol):
     model_name: str
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+SMALL_BATCH = 64
+"""Batches up to this size are encoded on one thread (see ``_threads``)."""
+
+
+@contextmanager
+def _threads(count: int | None) -> Iterator[None]:
+    """Run torch on ``count`` threads inside the block (None: unchanged).
+
+    The few answers of one question take milliseconds on one thread but seconds on two when
+    a model server shares the cores: the threads wait on each other, not on the work.
+    """
+    if count is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @functools.cache
@@ -64,13 +89,15 @@ class MiniLMEmbeddings(Embeddings):
         texts = list(texts)
         if not texts:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        vectors = _load_model().encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        model = _load_model()
+        with _threads(1 if len(texts) <= SMALL_BATCH else None):
+            vectors = model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -106,3 +133,9 @@ def cached_encode(embeddings: TextEncoder, texts: Sequence[str], cache_dir: str 
     np.save(partial, vectors)
     os.replace(partial, path)
     return vectors
+
+
+@functools.cache
+def bundled_encoder() -> MiniLMEmbeddings:
+    """The shared encoder of the bundled model (semantic signals embed a few answers per question)."""
+    return MiniLMEmbeddings()

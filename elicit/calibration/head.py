@@ -1,0 +1,286 @@
+"""The fusion head: one calibrated confidence from all signals, never worse than the best one.
+
+No single signal is reliable everywhere (verbal confidence is overconfident, agreement is
+coarse with few samples, token probabilities need logprobs), so a logistic regression
+learns how much each feature is worth (:mod:`elicit.calibration.linear`). But with a few
+hundred labels a fused model can also lose to its best input, so fitting is a choice made
+on the training rows alone, by one inner stratified cross-validation:
+
+1. the fused model's out-of-fold log-odds get a Platt or an isotonic map, so ECE does not
+   pay for ranking gains (the map is fitted on out-of-fold outputs, as scikit-learn's
+   ``CalibratedClassifierCV`` does);
+2. that candidate competes with every single feature under a Platt or an isotonic map,
+   all scored by their cross-validated Brier score on the same rows;
+3. the fused model (under its better map) stays unless the best single candidate beats it
+   by more than one standard error of their paired per-question Brier difference (the
+   one-standard-error rule): with forty candidates and a few hundred rows the lowest
+   Brier score is partly luck, and picking it outright loses to the fused model on new
+   questions. The head is the chosen candidate refit on all rows; every candidate's scores,
+   with its paired difference to the fused one, stay in the head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from elicit.calibration.calibrators import MAP_KINDS, ScoreMap, check_labels, present_features
+from elicit.calibration.features import feature_matrix
+from elicit.calibration.head_file import Candidate, FusionFileError, HeadFile, HeadProvenance, id_digest
+from elicit.calibration.linear import LinearModel, inner_folds
+from elicit.types import RunSetup, Signals
+
+FUSED = "fused"
+"""The name of the fused (logistic) candidate; single-feature candidates are named by feature."""
+
+
+class HeadMismatch(ValueError):
+    """A head is applied to answers produced differently from the ones it was fitted on."""
+
+
+class FusionHead:
+    """The chosen confidence model: the fused logistic regression or one feature, plus a map.
+
+    ``linear`` is set when the fused candidate won; otherwise ``feature`` names the single
+    feature (imputed by ``feature_mean`` when missing). ``output`` maps the chosen score to a
+    probability. ``candidates`` holds every option's inner cross-validated Brier score and
+    AUROC, so a user can see what the choice rested on.
+    """
+
+    def __init__(
+        self,
+        *,
+        output: ScoreMap,
+        linear: LinearModel | None = None,
+        feature: str | None = None,
+        feature_mean: float | None = None,
+        candidates: Sequence[Candidate] = (),
+        n_train: int,
+        base_rate: float,
+        provenance: HeadProvenance | None = None,
+    ) -> None:
+        if (linear is None) == (feature is None):
+            raise ValueError("a head is either fused (linear) or one feature: give exactly one of them")
+        if feature is not None and feature_mean is None:
+            raise ValueError("feature_mean is required with feature (it imputes a missing value)")
+        self.output = output
+        self.linear = linear
+        self.feature = feature
+        self.feature_mean = feature_mean
+        self.candidates = list(candidates)
+        self.n_train = n_train
+        self.base_rate = base_rate
+        self.provenance = provenance
+
+    @property
+    def choice(self) -> str:
+        """What the head is, e.g. ``fused+platt`` or ``answer_prob+isotonic``."""
+        return f"{FUSED if self.linear is not None else self.feature}+{self.output.kind}"
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The features the head reads."""
+        if self.linear is not None:
+            return tuple(self.linear.features)
+        return (self.feature,) if self.feature is not None else ()
+
+    def score(self, signals: Sequence[Signals]) -> NDArray[np.float64]:
+        """The chosen score before its map (log-odds for the fused model, the feature otherwise)."""
+        if self.linear is not None:
+            return self.linear.decision(signals)
+        values = feature_matrix(signals, list(self.features))[:, 0]
+        return np.where(np.isnan(values), float(self.feature_mean or 0.0), values)
+
+    def predict(self, signals: Sequence[Signals]) -> NDArray[np.float64]:
+        """Probability that each answer is correct."""
+        return self.output.predict(self.score(signals))
+
+    def predict_one(self, signals: Signals) -> float:
+        """Probability that one answer is correct."""
+        return float(self.predict([signals])[0])
+
+    def imputed(self, signals: Signals) -> list[str]:
+        """The features of ``signals`` this head fills in by its missing rule."""
+        values = feature_matrix([signals], list(self.features))[0]
+        return [name for name, value in zip(self.features, values, strict=True) if np.isnan(value)]
+
+    def check_setup(self, setup: RunSetup) -> None:
+        """Refuse answers produced with another strategy, sample count or model, naming both.
+
+        A head learns how much each signal is worth under one setup: agreement out of 5
+        samples is not agreement out of 10, and another model's token probabilities live
+        on another scale. Heads without provenance (fitted directly in Python) are trusted.
+        """
+        fitted = self.provenance.setup if self.provenance is not None else None
+        if fitted is None:
+            return
+        for name in ("strategy", "n_samples", "model"):
+            mine, theirs = getattr(fitted, name), getattr(setup, name)
+            if mine is not None and theirs is not None and mine != theirs:
+                raise HeadMismatch(
+                    f"the fusion head was fitted on {name}={mine!r} but is applied to {name}={theirs!r}: "
+                    "fit a head on records of this setup"
+                )
+
+    def overlap(self, ids: Sequence[str]) -> list[str]:
+        """The ids among ``ids`` that this head was trained on (by their stored digests)."""
+        if self.provenance is None:
+            return []
+        seen = set(self.provenance.training_ids)
+        return [i for i in ids if id_digest(i) in seen]
+
+    @classmethod
+    def fit(
+        cls,
+        signals: Sequence[Signals],
+        labels: Sequence[bool],
+        features: Sequence[str] | None = None,
+        *,
+        select: bool = True,
+        nonnegative: bool = False,
+        seed: int = 0,
+    ) -> FusionHead:
+        """Fit on labelled questions (label = the answer was correct), choosing as the module says.
+
+        ``features`` defaults to every feature observed in at least one example. With
+        ``select=False`` the head is always the fused model (its map is still chosen);
+        ``nonnegative`` keeps the fused model's feature weights >= 0.
+        """
+        selection = Selection.run(signals, labels, features, nonnegative=nonnegative, seed=seed)
+        return selection.build(selection.best() if select else selection.best(FUSED))
+
+    def to_file(self) -> HeadFile:
+        """The document ``save`` writes."""
+        return HeadFile(
+            choice=self.choice, output=self.output, linear=self.linear, feature=self.feature,
+            feature_mean=self.feature_mean, candidates=self.candidates, n_train=self.n_train,
+            base_rate=self.base_rate, provenance=self.provenance,
+        )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document ``save`` writes, as a dict."""
+        return self.to_file().model_dump(mode="json")
+
+    def save(self, path: str | Path) -> None:
+        """Write a small, human-readable, versioned JSON file."""
+        self.to_file().write(path)
+
+    @classmethod
+    def load(cls, path: str | Path, expected_features: Sequence[str] | None = None) -> FusionHead:
+        """Read a head written by ``save``.
+
+        ``expected_features`` guards against applying a head to signals computed by a
+        different configuration: a mismatch raises instead of silently predicting.
+        """
+        content = HeadFile.read(path)
+        head = cls(
+            output=content.output, linear=content.linear, feature=content.feature, feature_mean=content.feature_mean,
+            candidates=content.candidates, n_train=content.n_train, base_rate=content.base_rate,
+            provenance=content.provenance,
+        )  # fmt: skip
+        if expected_features is not None and list(expected_features) != list(head.features):
+            raise FusionFileError(
+                f"{path}: features do not match; file has {list(head.features)}, expected {list(expected_features)}"
+            )
+        return head
+
+
+@dataclass
+class Selection:
+    """Every candidate's inner cross-validated scores on one training set, ready to build any.
+
+    The fused model is fitted on all rows (``C`` searched there); its candidate score is the
+    out-of-fold log-odds of refits at that ``C``. A single feature's score is its value
+    (mean-imputed). A built candidate's map is fitted on those scores, for the fused model
+    on its out-of-fold log-odds (as scikit-learn's ``CalibratedClassifierCV`` does).
+    """
+
+    signals: Sequence[Signals]
+    y: NDArray[np.bool_]
+    linear: LinearModel
+    scores: dict[str, NDArray[np.float64]]
+    means: dict[str, float]
+    candidates: list[Candidate]
+
+    @classmethod
+    def run(
+        cls,
+        signals: Sequence[Signals],
+        labels: Sequence[bool],
+        features: Sequence[str] | None = None,
+        *,
+        nonnegative: bool = False,
+        seed: int = 0,
+    ) -> Selection:
+        """Score the fused model and every feature, each under every map, on the same inner folds."""
+        y = check_labels(len(signals), labels)
+        names = present_features(signals, features)
+        splitter = StratifiedKFold(n_splits=inner_folds(y), shuffle=True, random_state=seed)
+        folds = list(splitter.split(np.zeros(len(y)), y))
+        linear = LinearModel.fit(signals, y, names, nonnegative=nonnegative, seed=seed)
+        out_of_fold = np.empty(len(y))
+        for train, test in folds:
+            model = linear.refit([signals[i] for i in train], y[train])
+            out_of_fold[test] = model.decision([signals[i] for i in test])
+        scores = {FUSED: out_of_fold}
+        means: dict[str, float] = {}
+        for name, column in zip(names, feature_matrix(signals, names).T, strict=True):
+            means[name] = float(np.nanmean(column))
+            scores[name] = np.where(np.isnan(column), means[name], column)
+        predictions = {
+            (name, kind): _out_of_fold(kind, score, y, folds) for name, score in scores.items() for kind in MAP_KINDS
+        }
+        fused = min(MAP_KINDS, key=lambda kind: brier_score_loss(y, predictions[FUSED, kind]))
+        reference = (predictions[FUSED, fused] - y) ** 2
+        candidates = [
+            _candidate(name, kind, predicted, y, reference) for (name, kind), predicted in predictions.items()
+        ]
+        return cls(signals, y, linear, scores, means, candidates)
+
+    def best(self, name: str | None = None) -> Candidate:
+        """The chosen candidate by the one-standard-error rule, or the best one of ``name``."""
+        if name is not None:
+            return min((c for c in self.candidates if c.name == name), key=lambda c: c.brier)
+        fused = self.best(FUSED)
+        single = min((c for c in self.candidates if c.name != FUSED), key=lambda c: c.brier)
+        return single if single.vs_fused + single.vs_fused_se < 0 else fused
+
+    def build(self, chosen: Candidate) -> FusionHead:
+        """The head that is ``chosen``, refit on every row."""
+        fitted: dict[str, Any] = {}
+        if chosen.name == FUSED:
+            fitted["linear"] = self.linear
+        else:
+            fitted |= {"feature": chosen.name, "feature_mean": self.means[chosen.name]}
+        return FusionHead(
+            output=ScoreMap.fit(chosen.map, self.scores[chosen.name], self.y), candidates=self.candidates,
+            n_train=len(self.y), base_rate=float(self.y.mean()), **fitted,
+        )  # fmt: skip
+
+
+def _out_of_fold(
+    kind: str, score: NDArray[np.float64], y: NDArray[np.bool_], folds: Sequence[tuple[Any, Any]]
+) -> NDArray[np.float64]:
+    """Inner cross-validated predictions of ``score`` under a map of ``kind``."""
+    predicted = np.empty(len(y))
+    for train, test in folds:
+        predicted[test] = ScoreMap.fit(kind, score[train], y[train]).predict(score[test])
+    return predicted
+
+
+def _candidate(
+    name: str, kind: str, predicted: NDArray[np.float64], y: NDArray[np.bool_], reference: NDArray[np.float64]
+) -> Candidate:
+    """A candidate's scores, and its paired Brier difference to the fused reference (negative: better)."""
+    difference = (predicted - y) ** 2 - reference
+    return Candidate(
+        name=name, map=kind, brier=float(brier_score_loss(y, predicted)), auroc=float(roc_auc_score(y, predicted)),
+        vs_fused=float(difference.mean()), vs_fused_se=float(difference.std(ddof=1) / np.sqrt(len(y))),
+    )  # fmt: skip

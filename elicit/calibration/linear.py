@@ -1,0 +1,146 @@
+"""The fused model: a standardized logistic regression over features, its L2 strength chosen on data.
+
+``C`` is chosen by inner stratified cross-validation on log loss (scikit-learn's
+``LogisticRegressionCV``), never fixed: a few hundred labels and twenty collinear features
+need more shrinkage than a few thousand. Optionally every feature weight is kept
+non-negative: all features point the same way (higher = more confident), so a negative
+weight can only be collinearity, which does not carry over to new questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
+
+from elicit.calibration.features import feature_matrix
+from elicit.types import Signals
+
+C_GRID: tuple[float, ...] = tuple(np.logspace(-3, 2, 11).tolist())
+"""Inverse L2 strengths tried by the inner cross-validation."""
+INNER_FOLDS = 5
+MISSING_RULE = (
+    "a missing feature is replaced by its training mean; one 0/1 column per distinct training "
+    "pattern of missingness tells the logistic regression which features were missing"
+)
+"""The rule for features missing at prediction time, written into every head file."""
+
+
+def inner_folds(y: NDArray[np.bool_]) -> int:
+    """Inner folds: ``INNER_FOLDS``, fewer when a class is too rare to appear in each."""
+    smallest = int(min(y.sum(), (~y).sum()))
+    if smallest < 2:
+        raise ValueError(f"fitting needs at least 2 correct and 2 wrong answers; got {smallest} of one class")
+    return min(INNER_FOLDS, smallest)
+
+
+class LinearModel(BaseModel):
+    """Standardized logistic regression over features, with mean imputation and missing indicators.
+
+    Signals that fail together (no answer parsed: every answer-dependent feature is missing)
+    share one indicator column instead of one duplicate column each: ``indicators`` lists,
+    per column, the features whose missingness it marks (a row is marked if any is missing).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    features: list[str]
+    means: list[float]
+    indicators: list[list[str]]
+    scaler_mean: list[float]
+    scaler_scale: list[float]
+    coef: list[float]
+    intercept: float
+    c: float
+    nonnegative: bool = False
+
+    def design(self, signals: Sequence[Signals]) -> NDArray[np.float64]:
+        """Standardized design matrix: imputed features, then indicator columns."""
+        return _standardize(_design(signals, self.features, self.means, self.indicators), self)
+
+    def decision(self, signals: Sequence[Signals]) -> NDArray[np.float64]:
+        """The log-odds before the output map."""
+        return self.design(signals) @ np.asarray(self.coef) + self.intercept
+
+    @classmethod
+    def fit(
+        cls, signals: Sequence[Signals], y: NDArray[np.bool_], features: Sequence[str], *, nonnegative: bool, seed: int
+    ) -> LinearModel:
+        """Fit with ``C`` chosen by inner cross-validation on log loss.
+
+        With ``nonnegative``, features whose weight comes out negative are dropped and the
+        rest refit until every feature weight is >= 0 (indicators stay free to be negative).
+        """
+        kept = list(features)
+        while True:
+            model = cls._fit_once(signals, y, kept, seed)
+            negative = [name for name, w in zip(model.features, model.coef, strict=False) if w < 0]
+            if not nonnegative or not negative or len(negative) == len(kept):
+                return model.model_copy(update={"nonnegative": nonnegative})
+            kept = [name for name in kept if name not in negative]
+
+    def refit(self, signals: Sequence[Signals], y: NDArray[np.bool_]) -> LinearModel:
+        """The same features at the same ``C``, fitted on other rows (no new search).
+
+        Out-of-fold outputs for choosing among candidates need one fit per fold; searching
+        ``C`` again inside each would multiply the cost by the grid for little gain.
+        """
+        return self._fit_once(signals, y, self.features, 0, self.c).model_copy(update={"nonnegative": self.nonnegative})
+
+    @classmethod
+    def _fit_once(
+        cls, signals: Sequence[Signals], y: NDArray[np.bool_], features: list[str], seed: int, c: float | None = None
+    ) -> LinearModel:
+        values = feature_matrix(signals, features)
+        observed = ~np.isnan(values)
+        counts = observed.sum(axis=0)
+        # A feature never observed in this part is imputed as 0: a constant column, weight 0.
+        means = np.divide(
+            np.where(observed, values, 0.0).sum(axis=0), counts, out=np.zeros(len(features)), where=counts > 0
+        )
+        patterns: dict[bytes, list[str]] = {}
+        for name, column in zip(features, np.isnan(values).T, strict=True):
+            if column.any() and not column.all():
+                patterns.setdefault(column.tobytes(), []).append(name)
+        indicators = list(patterns.values())
+        design = _design(signals, features, means.tolist(), indicators)
+        scale = design.std(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        center = design.mean(axis=0)
+        if c is None:
+            folds = StratifiedKFold(n_splits=inner_folds(y), shuffle=True, random_state=seed)
+            model: LogisticRegression = LogisticRegressionCV(
+                Cs=list(C_GRID), l1_ratios=(0.0,), cv=folds, scoring="neg_log_loss", max_iter=2000,
+                use_legacy_attributes=False,
+            )  # fmt: skip
+        else:
+            model = LogisticRegression(C=c, max_iter=2000)
+        # One BLAS thread: these matrices are tiny, and threads only contend with a model server.
+        with threadpool_limits(1):
+            model.fit((design - center) / scale, y)
+        chosen = float(np.ravel(model.C_)[0]) if isinstance(model, LogisticRegressionCV) else float(c or 0.0)
+        return cls(
+            features=list(features), means=means.tolist(), indicators=indicators, scaler_mean=center.tolist(),
+            scaler_scale=scale.tolist(), coef=model.coef_[0].tolist(), intercept=float(model.intercept_[0]),
+            c=chosen,
+        )  # fmt: skip
+
+
+def _design(
+    signals: Sequence[Signals], features: Sequence[str], means: Sequence[float], indicators: Sequence[Sequence[str]]
+) -> NDArray[np.float64]:
+    values = feature_matrix(signals, features)
+    missing = np.isnan(values)
+    imputed = np.where(missing, np.asarray(means, dtype=float), values)
+    positions = {name: i for i, name in enumerate(features)}
+    marks = [missing[:, [positions[name] for name in group]].any(axis=1) for group in indicators]
+    return np.column_stack([imputed, *marks]).astype(float) if marks else imputed
+
+
+def _standardize(design: NDArray[np.float64], model: LinearModel) -> NDArray[np.float64]:
+    return (design - np.asarray(model.scaler_mean)) / np.asarray(model.scaler_scale)

@@ -1,0 +1,209 @@
+"""The fusion head: the fused model against scikit-learn, the choice among candidates, its file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+from elicit.calibration.features import feature_matrix
+from elicit.calibration.head import FUSED, FusionHead, Selection
+from elicit.calibration.head_file import FORMAT_VERSION, FusionFileError
+from elicit.calibration.linear import C_GRID
+from elicit.types import Signals
+
+
+@pytest.fixture(scope="module")
+def head(train) -> FusionHead:
+    return FusionHead.fit(*train, select=False)
+
+
+def test_fused_head_reads_observed_features_and_one_indicator_per_missing_pattern(head: FusionHead) -> None:
+    assert head.features == ("p_true", "verbal_mean", "agreement")
+    assert head.linear is not None and head.linear.indicators == [["p_true"]]
+    assert head.choice.startswith(f"{FUSED}+") and head.n_train == 400
+    assert head.linear.c in C_GRID  # chosen by inner cross-validation, not fixed
+
+
+def test_signals_missing_together_share_one_indicator(train) -> None:
+    signals, labels = train
+    together = [s.model_copy(update={"answer_prob": None if s.p_true is None else 0.5}) for s in signals]
+    fitted = FusionHead.fit(together, labels, select=False)
+    assert fitted.linear is not None and fitted.linear.indicators == [["answer_prob", "p_true"]]
+
+
+def test_fused_model_matches_scikit_learn_at_the_chosen_c(head: FusionHead, train) -> None:
+    signals, labels = train
+    linear = head.linear
+    assert linear is not None
+    design = linear.design(signals)
+    oracle = LogisticRegression(C=linear.c, max_iter=2000).fit(design, labels)
+    np.testing.assert_allclose(
+        linear.decision(signals), oracle.decision_function(design), rtol=1e-2, atol=2e-2
+    )  # solver tolerance
+
+
+def test_informative_signal_beats_useless_one(head: FusionHead, train, test_set) -> None:
+    useless = FusionHead.fit(*train, features=["verbal_mean"])
+    fused_auc = roc_auc_score(test_set[1], head.predict(test_set[0]))
+    assert fused_auc > 0.9
+    assert fused_auc > roc_auc_score(test_set[1], useless.predict(test_set[0])) + 0.3
+
+
+def test_predictions_are_probabilities(head: FusionHead, test_set) -> None:
+    predictions = head.predict(test_set[0])
+    assert predictions.shape == (400,)
+    assert np.all((predictions >= 0) & (predictions <= 1))
+    assert 0.0 <= head.predict_one(Signals()) <= 1.0
+
+
+def two_informative(n: int, seed: int) -> tuple[list[Signals], list[bool]]:
+    """Two independent signals each carry half of the evidence."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    labels = rng.uniform(size=n) < 1 / (1 + np.exp(-(1.5 * a + 1.5 * b)))
+    signals = [
+        Signals(answer_prob=float(1 / (1 + np.exp(-x))), p_true=float(1 / (1 + np.exp(-y))))
+        for x, y in zip(a, b, strict=True)
+    ]
+    return signals, labels.tolist()
+
+
+def test_head_fuses_when_signals_complement_each_other() -> None:
+    fitted = FusionHead.fit(*two_informative(600, 0))
+    assert fitted.linear is not None
+    names = {(c.name, c.map) for c in fitted.candidates}
+    assert {(FUSED, "platt"), ("answer_prob", "isotonic"), ("p_true", "platt")} <= names
+
+
+def test_head_keeps_the_single_signal_when_the_rest_is_noise(train, test_set) -> None:
+    """Never worse than the best single signal: here agreement alone generates the labels."""
+    chosen = FusionHead.fit(*train)
+    best = min(chosen.candidates, key=lambda c: c.brier)
+    assert chosen.choice == f"{best.name}+{best.map}"
+    single = FusionHead.fit(*train, features=["agreement"], select=True)
+    brier = brier_score_loss(test_set[1], chosen.predict(test_set[0]))
+    assert brier <= brier_score_loss(test_set[1], single.predict(test_set[0])) + 0.01
+
+
+def test_selection_builds_any_candidate(train) -> None:
+    selection = Selection.run(*train)
+    fused = selection.build(selection.best(FUSED))
+    assert fused.linear is not None
+    agreement = selection.build(selection.best("agreement"))
+    assert agreement.features == ("agreement",)
+    assert agreement.feature_mean == pytest.approx(np.mean(feature_matrix(train[0], ["agreement"])))
+
+
+def test_nonnegative_weights_drop_features_that_would_go_negative() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=500)
+    labels = rng.uniform(size=500) < 1 / (1 + np.exp(-2 * x))
+    # margin is collinear with the real signal but enters with the opposite weight in a free fit.
+    signals = [
+        Signals(answer_prob=float(1 / (1 + np.exp(-v))), margin=float(np.clip(0.5 + 0.1 * v + 0.02 * e, 0, 1)))
+        for v, e in zip(x, rng.normal(size=500), strict=True)
+    ]
+    constrained = FusionHead.fit(signals, labels.tolist(), select=False, nonnegative=True)
+    assert constrained.linear is not None and constrained.linear.nonnegative
+    assert all(w >= 0 for w in constrained.linear.coef[: len(constrained.linear.features)])
+
+
+def test_missing_indicator_is_used_when_missingness_is_informative() -> None:
+    # Rows without p_true are almost always wrong; the indicator lets the head say so.
+    rng = np.random.default_rng(3)
+    signals, labels = [], []
+    for i in range(300):
+        has_p_true = i % 3 != 0
+        signals.append(Signals(p_true=float(rng.uniform(0.4, 0.6)) if has_p_true else None))
+        labels.append(bool(has_p_true and rng.uniform() < 0.8))
+    fitted = FusionHead.fit(signals, labels, select=False)
+    assert fitted.predict_one(Signals()) < 0.15
+    assert fitted.predict_one(Signals(p_true=0.5)) > 0.6
+    assert fitted.imputed(Signals()) == ["p_true"]
+
+
+def test_constant_feature_is_accepted(train) -> None:
+    signals, labels = train
+    constant = [s.model_copy(update={"margin": 0.5}) for s in signals]
+    fitted = FusionHead.fit(constant, labels, features=["agreement", "margin"], select=False)
+    assert fitted.linear is not None and fitted.linear.coef[1] == 0.0
+    assert np.all(np.isfinite(fitted.predict(constant)))
+
+
+@pytest.mark.parametrize(
+    ("signals", "labels", "features", "pattern"),
+    [
+        ([Signals(agreement=0.1)] * 3, [True, True, True], None, "both classes"),
+        ([Signals(agreement=0.1)] * 3, [True, False], None, "differ in length"),
+        ([], [], None, "empty"),
+        ([Signals(agreement=0.1)] * 2, [True, "yes"], None, r"labels\[1\]"),
+        ([Signals()] * 4, [True, False] * 2, None, "no signal is present"),
+        ([Signals(agreement=0.1)] * 4, [True, False] * 2, ["p_true"], r"\['p_true'\] are missing in every"),
+        ([Signals(agreement=0.1)] * 4, [True, False] * 2, ["confidence"], "unknown feature names"),
+        ([Signals(agreement=0.1)] * 3, [True, False, False], None, "at least 2 correct and 2 wrong"),
+    ],
+)
+def test_fit_errors(signals: list[Signals], labels: list, features: list[str] | None, pattern: str) -> None:
+    with pytest.raises(ValueError, match=pattern):
+        FusionHead.fit(signals, labels, features=features)
+
+
+def test_save_load_round_trip(train, test_set, tmp_path: Path) -> None:
+    for fitted in (FusionHead.fit(*train), FusionHead.fit(*train, select=False)):
+        path = tmp_path / "head.json"
+        fitted.save(path)
+        document = json.loads(path.read_text())
+        assert document["format"] == "elicit-fusion-head" and document["format_version"] == FORMAT_VERSION
+        assert document["choice"] == fitted.choice
+        assert len(document["candidates"]) == len(fitted.candidates)
+        loaded = FusionHead.load(path, expected_features=list(fitted.features))
+        assert np.array_equal(loaded.predict(test_set[0]), fitted.predict(test_set[0]))
+        assert loaded.choice == fitted.choice and loaded.n_train == fitted.n_train
+
+
+def test_load_rejects_mismatched_features(head: FusionHead, tmp_path: Path) -> None:
+    path = tmp_path / "head.json"
+    head.save(path)
+    with pytest.raises(FusionFileError) as excinfo:
+        FusionHead.load(path, expected_features=["agreement", "p_true"])
+    assert "['p_true', 'verbal_mean', 'agreement']" in str(excinfo.value)
+    assert "expected ['agreement', 'p_true']" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        (lambda d: d.update(format_version=2), "unsupported format_version 2"),
+        (lambda d: d.update(format="something-else"), "format is 'something-else'"),
+        (lambda d: d["linear"].pop("coef"), "coef: Field required"),
+        (lambda d: d["linear"].update(coef=[1.0]), "coef has 1 entries, expected 4"),
+        (lambda d: d["linear"].update(intercept="high"), "intercept"),
+        (lambda d: d["linear"].update(indicators=[["margin"]]), r"\['margin'\] are not among the features"),
+        (lambda d: d["linear"].update(features=["p_true", "verbal_mean", "bogus"]), "unknown feature names"),
+        (lambda d: d["linear"].update(means=[0.5]), "means has 1 entries"),
+        (lambda d: d["linear"].update(scaler_scale=[1.0, 0.0, 1.0, 1.0]), "scaler_scale entries must be positive"),
+        (lambda d: d.update(feature="agreement", feature_mean=0.5), "exactly one of 'linear' and 'feature'"),
+    ],
+)
+def test_load_rejects_bad_files(head: FusionHead, tmp_path: Path, edit, pattern: str) -> None:
+    document = head.to_dict()
+    edit(document)
+    path = tmp_path / "head.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(FusionFileError, match=pattern):
+        FusionHead.load(path)
+
+
+def test_load_rejects_corrupted_json(tmp_path: Path) -> None:
+    path = tmp_path / "head.json"
+    path.write_text('{"format": "elicit-fusion-head", ')
+    with pytest.raises(FusionFileError, match="not valid JSON"):
+        FusionHead.load(path)
+    path.write_text("[1, 2]")
+    with pytest.raises(FusionFileError, match="expected a JSON object"):
+        FusionHead.load(path)
