@@ -123,7 +123,7 @@ class LinearModel(BaseModel):
         # One BLAS thread: these matrices are tiny, and threads only contend with a model server.
         with threadpool_limits(1):
             model.fit((design - center) / scale, y)
-        chosen = float(np.ravel(model.C_)[0]) if isinstance(model, LogisticRegressionCV) else float(c or 0.0)
+        chosen = c if c is not None else float(np.ravel(model.C_)[0])
         return cls(
             features=list(features), means=means.tolist(), indicators=indicators, scaler_mean=center.tolist(),
             scaler_scale=scale.tolist(), coef=model.coef_[0].tolist(), intercept=float(model.intercept_[0]),

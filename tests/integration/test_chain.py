@@ -47,6 +47,9 @@ def test_every_strategy_end_to_end(llm, strategy):
         assert result.answer
         assert result.signals.agreement is not None
         assert result.signals.p_true is not None, result.signals.missing
+        # Semantic and sequence-level signals come from the same samples, with the bundled encoder.
+        assert result.signals.semantic_agreement is not None and result.signals.answer_similarity is not None
+        assert result.signals.sequence_prob is not None and result.signals.n_samples == 3
 
 
 def test_reference_answer_and_async_batch(llm):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ from elicit.calibration.fitting import BEST_SINGLE, DEFAULT, HEAD, cross_fit, ra
 from elicit.calibration.head import FUSED, FusionHead
 from elicit.calibration.metrics import auroc
 from elicit.cli import app
+from elicit.evaluation.batch import load_records
+from elicit.evaluation.rescore import rescored
 from elicit.types import EvalRecord, Signals
 
 
@@ -139,3 +142,22 @@ def test_fit_and_report_commands_write_head_and_report(tmp_path):
 def test_report_of_a_missing_file_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(app, ["report", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 2 and "holds no evaluation records" in result.output
+
+
+REAL_RECORDS = Path(__file__).parents[1] / "fixtures" / "smollm2_records.jsonl"
+"""160 real evaluations of the embedded model (built-in questions, 5 samples, seed 0), tokens dropped."""
+
+
+def test_head_on_real_outputs_of_the_embedded_model():
+    records = load_records(REAL_RECORDS)
+    result = cross_fit(records, k=4, seed=0)
+    head_auroc = auroc(result.scores[HEAD], result.correct)
+    rival_auroc = auroc(result.scores[BEST_SINGLE], result.correct)
+    assert head_auroc is not None and rival_auroc is not None
+    assert head_auroc > 0.7 and head_auroc >= rival_auroc - 0.05
+    # Calibrated: far better Brier score than the raw agreement share it partly rests on.
+    brier = np.mean((result.scores[HEAD] - result.correct) ** 2)
+    assert brier < np.mean((result.scores["raw:agreement"] - result.correct) ** 2)
+    assert result.head.provenance is not None and result.head.provenance.setup is not None
+    with pytest.raises(ValueError, match="holds no token logprobs"):
+        rescored(records[:1], None)
