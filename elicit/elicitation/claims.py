@@ -7,12 +7,14 @@ reply itself, with the same question-aware notion of framing that decides "same 
 (:mod:`elicit.elicitation.matching`): words of the question, framing words and articles say
 nothing about which answer is given. Three readings, tried sentence by sentence:
 
-1. The sentence is about the question (holds one of its content words) and names one of
-   the sampled answers as whole words: that answer (the earliest named; the longest at one
-   position). Sampled answers spell multi-word names the way the model writes them
-   ("Washington, D.C.", "Trinidad and Tobago"), which the next reading would cut.
-2. The sentence is a statement "<question words> is <answer>" or "<answer> is <question
-   words>" (also "are", "was", "were", "equals", "=", ":"): the answer side, up to the next
+1. The sentence (or one of its comma-separated parts) states one of the sampled answers:
+   it holds the answer and otherwise only framing and question words
+   (:func:`~elicit.elicitation.matching.answers_match`). Sampled answers spell multi-word
+   names the way the model writes them ("Washington, D.C.", "Trinidad and Tobago"), which
+   the next reading would cut.
+2. The sentence is a statement "<subject> is <answer>" or "<answer> is <subject>" (also
+   "are", "was", "were", "equals", "=", ":") whose subject side is about the question (only
+   framing and question words, or one of the question's content words): the answer side, up to the next
    comma, without the framing at its edges, if it is short (at most ``MAX_CLAIM_WORDS``)
    and is not a list or a choice ("and", "or").
 3. The whole reply is one short answer ("Canberra.").
@@ -29,7 +31,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from elicit.elicitation.matching import BLOCKING_WORDS, FRAMING_WORDS, normalize_answer
+from elicit.elicitation.matching import BLOCKING_WORDS, FRAMING_WORDS, answers_match, normalize_answer
 
 MAX_CLAIM_WORDS = 6
 """Longest claim read from a statement: beyond this the "answer side" is prose, not an answer."""
@@ -85,25 +87,35 @@ def _answer_side(words: list[str], question: set[str]) -> str | None:
 
 
 def _statement(sentence: str, question: set[str], topic: set[str]) -> str | None:
-    """The answer of "<subject> is <answer>" or "<answer> is <question words>", if the sentence is one.
+    """The answer of "<subject> is <answer>" or "<answer> is <subject>", if the sentence is one.
 
     The subject side must be about the question: only framing and question words ("The
     capital of Australia is ..."), or at least one of the question's content words ("The
-    capital city of Australia is ...").
+    capital city of Australia is ...", "... is the capital and largest city of France").
     """
+
+    def about(words: list[str]) -> bool:
+        tokens = set(normalize_answer(" ".join(words)).split())
+        if NEGATIONS & tokens:
+            return False
+        return all(_is_framing(word, question) for word in words) or bool(topic & tokens)
+
     pieces = _PIECE.findall(sentence)
     for i, piece in enumerate(pieces):
         if piece not in ("=", ":") and normalize_answer(piece) not in COPULAS:
             continue
         left = _BREAK.split(" ".join(pieces[:i]))[-1].split()
         right = _BREAK.split(" ".join(pieces[i + 1 :]))[0].split()
-        left_tokens = set(normalize_answer(" ".join(left)).split())
-        about = all(_is_framing(word, question) for word in left) or bool(topic & left_tokens)
-        if about and not BLOCKING_WORDS & left_tokens and (answer := _answer_side(right, question)):
+        if about(left) and (answer := _answer_side(right, question)):
             return answer
-        if left and all(_is_framing(word, question) for word in right) and (answer := _answer_side(left, question)):
+        if left and about(right) and (answer := _answer_side(left, question)):
             return answer
     return None
+
+
+def _states(sentence: str, answer: str, question: str) -> bool:
+    """Whether the sentence, or one of its comma-separated parts, states ``answer`` and nothing else."""
+    return any(answers_match(part, answer, question) for part in [sentence, *_BREAK.split(sentence)])
 
 
 def _named(sentence: str, answers: Sequence[str]) -> str | None:
@@ -133,8 +145,8 @@ def reply_claim(reply: str, question: str, answers: Sequence[str] = ()) -> Claim
     parts = sentences(reply)
     for sentence in parts:
         tokens = set(normalize_answer(sentence).split())
-        named = _named(sentence, answers) if (not topic or topic & tokens) else None
-        if named and not NEGATIONS & tokens:
+        named = _named(sentence, answers)
+        if named and not NEGATIONS & tokens and _states(sentence, named, question):
             return Claim(named, sentence, "sampled answer")
         if answer := _statement(sentence, question_words, topic):
             return Claim(answer, sentence, "statement")
