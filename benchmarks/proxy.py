@@ -31,7 +31,7 @@ import numpy as np
 from benchmarks.common import benchmark_server
 from elicit.chains.conversation import ConversationScorer, conversation
 from elicit.model.client import chat_model
-from elicit.model.loop import run_sync
+from elicit.model.loop import discard, run_sync
 from elicit.model.serving import DEFAULT_HOST, ServerHandle, free_port
 
 REQUESTS = 200
@@ -171,7 +171,11 @@ async def measure(handle: ServerHandle, proxy_url: str, requests: int) -> None:
             body = request_body(i, handle.model_name)
             messages = conversation(body["messages"])
             sampling = asyncio.ensure_future(scorer.asample(messages))
-            stream = await read_stream(http, f"{handle.api_url}/chat/completions", body)
+            try:
+                stream = await read_stream(http, f"{handle.api_url}/chat/completions", body)
+            except BaseException:
+                discard(sampling)
+                raise
             text = "".join((c.get("delta") or {}).get("content") or "" for e in stream.events for c in e["choices"])
             await scorer.ascore(messages, text, await sampling)
             return stream

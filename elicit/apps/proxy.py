@@ -45,6 +45,7 @@ from elicit.apps.page import chat_page
 from elicit.apps.streaming import relay_stream
 from elicit.chains.conversation import ConversationConfidence, ConversationScorer, check_settings, conversation
 from elicit.model.client import chat_model
+from elicit.model.loop import discard
 from elicit.model.serving import ServerHandle
 
 if TYPE_CHECKING:  # scikit-learn loads only when a fitted head is actually used
@@ -292,7 +293,7 @@ class Upstream:
         try:
             response = await self.open_stream(body)
         except BaseException:
-            sampling.cancel()
+            discard(sampling)
             raise
 
         async def score(texts: list[str]) -> list[ConversationConfidence]:
@@ -302,7 +303,7 @@ class Upstream:
             except (openai.APIError, httpx.HTTPError) as exc:
                 raise self.samples_failed(exc) from exc
 
-        events = relay_stream(response, score, on_close=sampling.cancel)
+        events = relay_stream(response, score, on_close=lambda: discard(sampling))
         return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 

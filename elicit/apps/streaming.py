@@ -104,7 +104,7 @@ async def relay_stream(
     except ProxyError as exc:
         yield event(exc.body())
     except httpx.HTTPError as exc:
-        error = ProxyError(502, f"upstream {upstream} broke off the stream: {exc or type(exc).__name__}",
+        error = ProxyError(502, f"upstream {upstream} broke off the stream: {str(exc) or type(exc).__name__}",
                            kind="upstream_error")  # fmt: skip
         yield event(error.body())
     except Exception as exc:  # an unexpected failure still ends the stream, in the client's terms

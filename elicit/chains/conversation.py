@@ -41,6 +41,7 @@ from elicit.elicitation.claims import reply_claim
 from elicit.elicitation.parsing import parse_sample
 from elicit.elicitation.prompts import PromptSet, render_answer
 from elicit.elicitation.sampling import agenerate, ap_true, check_sampling, request_seed
+from elicit.model.loop import discard
 from elicit.signals.consistency import group_answers
 from elicit.types import Sample, Signals
 
@@ -232,7 +233,7 @@ class ConversationScorer:
         try:
             result = await main
         except BaseException:
-            sampling.cancel()
+            discard(sampling)
             raise
         samples = await sampling
         scores = await asyncio.gather(*(self.ascore(messages, reply, samples) for reply in replies(result)))

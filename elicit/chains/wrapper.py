@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableConfig
 
 from elicit.chains.base import AsyncRunnable
 from elicit.chains.conversation import ChatInput, ConversationConfidence, ConversationScorer, conversation
-from elicit.model.loop import run_sync
+from elicit.model.loop import discard, run_sync
 
 
 def _reply_text(message: BaseMessage) -> list[str]:
@@ -79,7 +79,7 @@ class ConfidenceWrapper(AsyncRunnable[ChatInput, AIMessage]):
                 yield chunk
             samples = await sampling
         finally:
-            sampling.cancel()
+            discard(sampling)
         confidence = await self.scorer.ascore(messages, "".join(parts), samples)
         yield AIMessageChunk(content="", id=chunk_id, response_metadata={"confidence": confidence.to_dict()})
 

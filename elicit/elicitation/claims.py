@@ -42,7 +42,8 @@ FILLER_WORDS = frozenset("sure sorry hello hi hey well ok okay great of course a
 NEGATIONS = BLOCKING_WORDS - {"or", "either", "and", "versus", "vs"}
 """Words that make a sentence deny rather than state ("It is not Paris", "I don't know")."""
 
-COPULAS = frozenset({"is", "are", "was", "were", "equals", "equal", "=", ":"})
+COPULAS = frozenset({"is", "are", "was", "were", "equals", "equal"})
+"""Words that join a subject to what it is; "=" and ":" join them too."""
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _PIECE = re.compile(r"[=:]|[^\s=:]+")
@@ -102,7 +103,7 @@ def _statement(sentence: str, question: set[str], topic: set[str]) -> str | None
 
     pieces = _PIECE.findall(sentence)
     for i, piece in enumerate(pieces):
-        if piece not in ("=", ":") and normalize_answer(piece) not in COPULAS:
+        if piece not in ("=", ":") and normalize_answer(piece) not in COPULAS:  # normalizing drops "=" and ":"
             continue
         left = _BREAK.split(" ".join(pieces[:i]))[-1].split()
         right = _BREAK.split(" ".join(pieces[i + 1 :]))[0].split()
@@ -113,20 +114,20 @@ def _statement(sentence: str, question: set[str], topic: set[str]) -> str | None
     return None
 
 
-def _states(sentence: str, answer: str, question: str) -> bool:
-    """Whether the sentence, or one of its comma-separated parts, states ``answer`` and nothing else."""
-    return any(answers_match(part, answer, question) for part in [sentence, *_BREAK.split(sentence)])
+def _stated_sample(sentence: str, answers: Sequence[str], question: str) -> str | None:
+    """The first sampled answer the sentence names and states (the longest at one position).
 
-
-def _named(sentence: str, answers: Sequence[str]) -> str | None:
-    """The sampled answer the sentence names first, as whole normalized words (the longest at one position)."""
+    Named: its normalized words occur in the sentence. Stated: the sentence, or one of its
+    comma-separated parts, holds it with nothing but framing and question words around it.
+    """
     words = f" {normalize_answer(sentence)} "
-    found = [
+    named = sorted(
         (position, -len(key), answer)
         for answer in answers
         if (key := normalize_answer(answer)) and (position := words.find(f" {key} ")) >= 0
-    ]
-    return min(found)[2] if found else None
+    )
+    parts = [sentence, *_BREAK.split(sentence)]
+    return next((a for _, _, a in named if any(answers_match(part, a, question) for part in parts)), None)
 
 
 def sentences(reply: str) -> list[str]:
@@ -144,10 +145,9 @@ def reply_claim(reply: str, question: str, answers: Sequence[str] = ()) -> Claim
     topic = {word for word in question_words if word not in FRAMING_WORDS}
     parts = sentences(reply)
     for sentence in parts:
-        tokens = set(normalize_answer(sentence).split())
-        named = _named(sentence, answers)
-        if named and not NEGATIONS & tokens and _states(sentence, named, question):
-            return Claim(named, sentence, "sampled answer")
+        negated = bool(NEGATIONS & set(normalize_answer(sentence).split()))
+        if not negated and (stated := _stated_sample(sentence, answers, question)):
+            return Claim(stated, sentence, "sampled answer")
         if answer := _statement(sentence, question_words, topic):
             return Claim(answer, sentence, "statement")
     if len(parts) == 1 and not _BREAK.search(parts[0]) and not COPULAS & set(normalize_answer(parts[0]).split()):

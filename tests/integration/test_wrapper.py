@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Sys
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from elicit.chains import with_confidence
+from elicit.chains.conversation import conversation
 from elicit.model.client import chat_model
 from elicit.model.loop import run_sync
 from elicit.types import SIGNAL_NAMES, Signals
@@ -107,3 +108,14 @@ def test_async_invoke_and_stream(wrapped):
     check_reply(reply)
     check_confidence(chunks[-1].response_metadata)
     assert "".join(chunk.content for chunk in chunks).strip()
+
+
+def test_seeded_samples_of_one_conversation_are_the_same_every_time(wrapped):
+    messages = conversation(HISTORY)
+
+    async def twice() -> tuple[list, list]:
+        return await wrapped.scorer.asample(messages), await wrapped.scorer.asample(messages)
+
+    first, second = run_sync(twice())
+    assert wrapped.scorer.seed == 0  # seeded by default
+    assert [s.text for s in first] == [s.text for s in second]

@@ -15,7 +15,8 @@ def test_cpu_command_uses_float32_eager_and_logprobs(tmp_path):
     command = serving.server_command(ModelRef(tmp_path, "m"), 8123, flavour="cpu")
     assert command[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
     joined = " ".join(command)
-    for flag in ("--dtype float32", "--enforce-eager", "--max-logprobs 20", "--port 8123", "--host 127.0.0.1"):
+    for flag in ("--dtype float32", "--enforce-eager", "--max-logprobs 20", "--port 8123", "--host 127.0.0.1",
+                 "--no-enable-chunked-prefill"):  # fmt: skip
         assert flag in joined
     gpu = " ".join(serving.server_command(ModelRef(tmp_path, "m"), 8123, flavour="gpu"))
     assert "--enforce-eager" not in gpu and "--dtype float32" not in gpu
