@@ -6,9 +6,10 @@ Run from the repository root: .venv/bin/python -m benchmarks.proxy [REQUESTS] [C
 stream REQUESTS chat requests through it, and every stream must end with its confidence
 chunk and ``[DONE]``. The baseline does the same work without the proxy: the same streamed
 request sent straight to vLLM while the same scoring code draws the same confidence samples
-in this process. The figure of interest is the time to the first token: the proxy's,
-as a ratio to the baseline's. Phases run direct, proxy, proxy, direct (half the requests
-each) so that load drifting on a shared machine affects both sides alike.
+in this process (started, as in the proxy, once the stream is accepted). The figure of
+interest is the time to the first token: the proxy's, as a ratio to the baseline's. Phases
+run direct, proxy, proxy, direct (half the requests each) so that load drifting on a shared
+machine affects both sides alike.
 """
 
 from __future__ import annotations
@@ -107,12 +108,15 @@ class Stream:
     done: bool = False
 
 
-async def read_stream(http: httpx.AsyncClient, url: str, body: dict[str, Any]) -> Stream:
-    """Stream one chat request, timing the first content token."""
+async def read_stream(
+    http: httpx.AsyncClient, url: str, body: dict[str, Any], on_open: Callable[[], object] = lambda: None
+) -> Stream:
+    """Stream one chat request, timing the first content token; ``on_open`` runs once the stream is accepted."""
     result = Stream()
     started = time.perf_counter()
     async with http.stream("POST", url, json=body) as response:
         response.raise_for_status()
+        on_open()
         async for line in response.aiter_lines():
             if not line.startswith("data:"):
                 continue
@@ -170,14 +174,19 @@ async def measure(handle: ServerHandle, proxy_url: str, requests: int) -> None:
             """The baseline: the stream straight from vLLM, with the same samples drawn alongside."""
             body = request_body(i, handle.model_name)
             messages = conversation(body["messages"])
-            sampling = asyncio.ensure_future(scorer.asample(messages))
+            tasks: list[asyncio.Future[Any]] = []
+
+            def start_sampling() -> None:  # when the stream is accepted, as the proxy does
+                tasks.append(asyncio.ensure_future(scorer.asample(messages)))
+
             try:
-                stream = await read_stream(http, f"{handle.api_url}/chat/completions", body)
+                stream = await read_stream(http, f"{handle.api_url}/chat/completions", body, start_sampling)
             except BaseException:
-                discard(sampling)
+                for task in tasks:
+                    discard(task)
                 raise
             text = "".join((c.get("delta") or {}).get("content") or "" for e in stream.events for c in e["choices"])
-            await scorer.ascore(messages, text, await sampling)
+            await scorer.ascore(messages, text, await tasks[0])
             return stream
 
         async def proxied(i: int) -> Stream:

@@ -283,18 +283,14 @@ class Upstream:
     async def stream(self, body: dict[str, Any], request: ChatRequest) -> StreamingResponse:
         """The upstream's stream passed through, then a chunk with the confidence of each choice.
 
-        The samples are requested before the reply's first byte, so they are drawn while the
-        reply streams; P(True) follows the reply. Everything that can fail before streaming
+        The samples are requested as soon as the upstream has accepted the reply's request, so
+        they are drawn while the reply streams; P(True) follows the reply. Everything that can fail before streaming
         (validation, model name, the upstream's status) is answered as a normal error response.
         """
         body, messages = await self.prepare(body, request)
         scorer = self.scorer(body["model"])
+        response = await self.open_stream(body)  # first, so the reply's first token waits for no sample
         sampling = asyncio.ensure_future(scorer.asample(messages))
-        try:
-            response = await self.open_stream(body)
-        except BaseException:
-            discard(sampling)
-            raise
 
         async def score(texts: list[str]) -> list[ConversationConfidence]:
             try:
