@@ -42,7 +42,7 @@ def main(rounds: int = 7) -> None:
     print(f"{rounds} rounds, fresh interpreter each, medians (including interpreter start):")
     for name, values in times.items():
         median = statistics.median(values)
-        print(f"  {name:<36} {median:6.2f} s   {median / baseline:5.2f}x the baseline")
+        print(f"  {name:<40} {median:6.2f} s   {median / baseline:5.2f}x the baseline")
 
 
 if __name__ == "__main__":
