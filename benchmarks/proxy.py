@@ -1,40 +1,47 @@
-"""Proxy benchmark: throughput, latency and overhead of ``elicit proxy`` against calling vLLM directly.
+"""Proxy benchmark: many concurrent streaming clients through ``elicit proxy``, against streaming from vLLM.
 
-Run from the repository root: .venv/bin/python -m benchmarks.proxy   (ELICIT_BASE_URL reuses a
-running server; otherwise one is started). The proxy runs in a subprocess on 127.0.0.1; this
-process sends it REQUESTS chat requests, CONCURRENCY at a time. The baseline does the same work
-without the proxy: the same main request and the same confidence requests (samples, P(True))
-sent straight to vLLM by the same scoring code, at the same concurrency. Phases run direct,
-proxy, proxy, direct (half the requests each) so that load drifting on a shared machine affects
-both sides alike.
+Run from the repository root: .venv/bin/python -m benchmarks.proxy [REQUESTS] [CONCURRENCY]
+(ELICIT_BASE_URL reuses a running server; otherwise one is started). Everything stays on
+127.0.0.1. The proxy runs in a subprocess; CONCURRENCY clients at a time (a semaphore)
+stream REQUESTS chat requests through it, and every stream must end with its confidence
+chunk and ``[DONE]``. The baseline does the same work without the proxy: the same streamed
+request sent straight to vLLM while the same scoring code draws the same confidence samples
+in this process (started, as in the proxy, once the stream is accepted). The figure of
+interest is the time to the first token: the proxy's, as a ratio to the baseline's. Phases
+run direct, proxy, proxy, direct (half the requests each) so that load drifting on a shared
+machine affects both sides alike.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import numpy as np
 
-from elicit.chains.wrapper import ConversationScorer, conversation
+from benchmarks.common import benchmark_server
+from elicit.chains.conversation import ConversationScorer, conversation
 from elicit.model.client import chat_model
-from elicit.model.loop import run_sync
-from elicit.model.serving import DEFAULT_HOST, ServerHandle, free_port, serve
+from elicit.model.loop import discard, run_sync
+from elicit.model.serving import DEFAULT_HOST, ServerHandle, free_port
 
-REQUESTS = 24
-CONCURRENCY = 4
+REQUESTS = 200
+CONCURRENCY = 32
 SAMPLES = 3
 SAMPLE_TOKENS = 16
-REPLY_TOKENS = 24
-REQUEST_TIMEOUT = 120.0
-PHASE_TIMEOUT = 900.0
+REPLY_TOKENS = 16
+SEED = 0
+REQUEST_TIMEOUT = 600.0
 STARTUP_TIMEOUT = 60.0
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = [
@@ -52,7 +59,7 @@ QUESTIONS = [
 def request_body(i: int, model: str) -> dict[str, Any]:
     question = QUESTIONS[i % len(QUESTIONS)]
     return {"model": model, "messages": [{"role": "user", "content": question}], "max_tokens": REPLY_TOKENS,
-            "temperature": 0.0}  # fmt: skip
+            "temperature": 0.0, "stream": True}  # fmt: skip
 
 
 def start_proxy(upstream: str, port: int) -> subprocess.Popen[bytes]:
@@ -60,9 +67,10 @@ def start_proxy(upstream: str, port: int) -> subprocess.Popen[bytes]:
     command = [
         sys.executable, "-c", "from elicit.cli import app; app()", "proxy",
         "--upstream", upstream, "--host", DEFAULT_HOST, "--port", str(port),
-        "--samples", str(SAMPLES), "--max-tokens", str(SAMPLE_TOKENS),
+        "--samples", str(SAMPLES), "--max-tokens", str(SAMPLE_TOKENS), "--seed", str(SEED),
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "ELICIT_PROXY_API_KEY"}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -90,86 +98,143 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-async def load(indices: range, send: Callable[[int], Awaitable[None]]) -> tuple[float, list[float], int]:
-    """Send requests ``indices``, CONCURRENCY at a time: wall time, per-request latencies, errors."""
+@dataclass
+class Stream:
+    """What one streamed request took: time to the first token, in all, and its events."""
+
+    first_token: float | None = None
+    total: float = 0.0
+    events: list[dict[str, Any]] = field(default_factory=list)
+    done: bool = False
+
+
+async def read_stream(
+    http: httpx.AsyncClient, url: str, body: dict[str, Any], on_open: Callable[[], object] = lambda: None
+) -> Stream:
+    """Stream one chat request, timing the first content token; ``on_open`` runs once the stream is accepted."""
+    result = Stream()
+    started = time.perf_counter()
+    async with http.stream("POST", url, json=body) as response:
+        response.raise_for_status()
+        on_open()
+        async for line in response.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            data = line.removeprefix("data:").strip()
+            if data == "[DONE]":
+                result.done = True
+                break
+            event = json.loads(data)
+            if "error" in event:
+                raise RuntimeError(f"error event: {event['error']['message']}")
+            if result.first_token is None and any((c.get("delta") or {}).get("content") for c in event["choices"]):
+                result.first_token = time.perf_counter() - started
+            result.events.append(event)
+    result.total = time.perf_counter() - started
+    return result
+
+
+@dataclass
+class Phase:
+    first_tokens: list[float] = field(default_factory=list)
+    totals: list[float] = field(default_factory=list)
+    wall: float = 0.0
+    errors: int = 0
+
+
+async def load(indices: range, send: Callable[[int], Awaitable[Stream]], phase: Phase) -> None:
+    """Send requests ``indices``, CONCURRENCY at a time, into ``phase``."""
     semaphore = asyncio.Semaphore(CONCURRENCY)
-    latencies: list[float] = []
-    errors = 0
 
     async def one(i: int) -> None:
-        nonlocal errors
         async with semaphore:
-            started = time.perf_counter()
             try:
-                await asyncio.wait_for(send(i), REQUEST_TIMEOUT)
+                stream = await asyncio.wait_for(send(i), REQUEST_TIMEOUT)
+                if stream.first_token is None:
+                    raise RuntimeError("no content token")
+                phase.first_tokens.append(stream.first_token)
+                phase.totals.append(stream.total)
             except Exception as exc:  # counted and shown: the benchmark reports errors, it does not hide them
-                errors += 1
+                phase.errors += 1
                 print(f"  request {i} failed: {type(exc).__name__}: {exc}")
-            latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
-    await asyncio.wait_for(asyncio.gather(*(one(i) for i in indices)), PHASE_TIMEOUT)
-    return time.perf_counter() - started, latencies, errors
+    await asyncio.gather(*(one(i) for i in indices))
+    phase.wall += time.perf_counter() - started
 
 
-def choice_texts(completion: dict[str, Any]) -> list[str]:
-    return [choice["message"]["content"] or "" for choice in completion["choices"]]
-
-
-async def measure(handle: ServerHandle, proxy_url: str) -> None:
-    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT) as http:
+async def measure(handle: ServerHandle, proxy_url: str, requests: int) -> None:
+    limits = httpx.Limits(max_connections=2 * CONCURRENCY + 8)
+    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT, limits=limits) as http:
         scorer = ConversationScorer(
-            chat_model(handle, http_async_client=http), n_samples=SAMPLES, max_tokens=SAMPLE_TOKENS
+            chat_model(handle, http_async_client=http), n_samples=SAMPLES, max_tokens=SAMPLE_TOKENS, seed=SEED
         )
 
-        async def upstream_reply(body: dict[str, Any]) -> dict[str, Any]:
-            response = await http.post(f"{handle.api_url}/chat/completions", json=body)
-            response.raise_for_status()
-            return response.json()
-
-        async def direct(i: int) -> None:
+        async def direct(i: int) -> Stream:
+            """The baseline: the stream straight from vLLM, with the same samples drawn alongside."""
             body = request_body(i, handle.model_name)
             messages = conversation(body["messages"])
-            _, [score] = await scorer.assess(messages, upstream_reply(body), choice_texts)
-            assert 0.0 <= (score.value or 0.0) <= 1.0
+            tasks: list[asyncio.Future[Any]] = []
 
-        async def proxied(i: int) -> None:
-            response = await http.post(f"{proxy_url}/v1/chat/completions", json=request_body(i, handle.model_name))
-            response.raise_for_status()
-            assert "confidence" in response.json(), "no confidence in the proxy's response"
+            def start_sampling() -> None:  # when the stream is accepted, as the proxy does
+                tasks.append(asyncio.ensure_future(scorer.asample(messages)))
 
-        for send in (direct, proxied):  # warm both paths (first logprob requests are slow)
-            await load(range(2), send)
-        half = REQUESTS // 2
-        totals: dict[str, list[Any]] = {"direct": [0.0, [], 0], "proxy": [0.0, [], 0]}
-        for name, indices in (("direct", range(half)), ("proxy", range(half)), ("proxy", range(half, REQUESTS)),
-                              ("direct", range(half, REQUESTS))):  # fmt: skip
-            wall, latencies, errors = await load(indices, direct if name == "direct" else proxied)
-            totals[name][0] += wall
-            totals[name][1] += latencies
-            totals[name][2] += errors
+            try:
+                stream = await read_stream(http, f"{handle.api_url}/chat/completions", body, start_sampling)
+            except BaseException:
+                for task in tasks:
+                    discard(task)
+                raise
+            text = "".join((c.get("delta") or {}).get("content") or "" for e in stream.events for c in e["choices"])
+            await scorer.ascore(messages, text, await tasks[0])
+            return stream
 
-    print(f"{REQUESTS} requests per path, concurrency {CONCURRENCY}, {SAMPLES} confidence samples each, "
-          f"reply <= {REPLY_TOKENS} tokens, samples <= {SAMPLE_TOKENS} tokens")  # fmt: skip
-    for name, (wall, latencies, errors) in totals.items():
-        p50, p90, p99 = np.percentile(latencies, [50, 90, 99])
-        print(f"{name:>6}: {REQUESTS / wall:.2f} req/s  wall {wall:.1f} s  latency p50 {p50:.2f} s  "
-              f"p90 {p90:.2f} s  p99 {p99:.2f} s  errors {errors}")  # fmt: skip
-    print(f"proxy overhead (proxy wall / direct wall): {totals['proxy'][0] / totals['direct'][0]:.3f}x")
+        async def proxied(i: int) -> Stream:
+            stream = await read_stream(http, f"{proxy_url}/v1/chat/completions", request_body(i, handle.model_name))
+            last = stream.events[-1] if stream.events else {}
+            if not stream.done or last.get("choices") != [] or "confidence" not in last:
+                raise RuntimeError("the stream did not end with its confidence chunk and [DONE]")
+            return stream
+
+        warm = Phase()
+        for send in (direct, proxied):  # the first logprob requests are slow
+            await load(range(2), send, warm)
+        half = requests // 2
+        phases = {"direct": Phase(), "proxy": Phase()}
+        for name, indices in (("direct", range(half)), ("proxy", range(half)), ("proxy", range(half, requests)),
+                              ("direct", range(half, requests))):  # fmt: skip
+            await load(indices, direct if name == "direct" else proxied, phases[name])
+
+    print(f"{requests} streamed requests per path, {CONCURRENCY} concurrent clients, reply <= {REPLY_TOKENS} tokens, "
+          f"{SAMPLES} confidence samples <= {SAMPLE_TOKENS} tokens, seed {SEED}")  # fmt: skip
+    for name, phase in phases.items():
+        ttft = np.percentile(phase.first_tokens, [50, 90]) if phase.first_tokens else [float("nan")] * 2
+        total = np.percentile(phase.totals, [50, 90]) if phase.totals else [float("nan")] * 2
+        print(f"{name:>6}: {requests / phase.wall:.2f} req/s  first token p50 {ttft[0]:.2f} s  p90 {ttft[1]:.2f} s  "
+              f"whole stream p50 {total[0]:.2f} s  p90 {total[1]:.2f} s  errors {phase.errors}")  # fmt: skip
+    ratio = np.median(phases["proxy"].first_tokens) / np.median(phases["direct"].first_tokens)
+    print(f"time to first token through the proxy / straight from vLLM (p50): {ratio:.3f}x")
+    print(f"wall time through the proxy / direct: {phases['proxy'].wall / phases['direct'].wall:.3f}x")
+    print(f"errors: {phases['proxy'].errors} through the proxy (every stream checked for its confidence chunk), "
+          f"{phases['direct'].errors} direct")  # fmt: skip
 
 
-def main() -> None:
-    with serve() as handle:
+def main(requests: int = REQUESTS, concurrency: int = CONCURRENCY) -> None:
+    global CONCURRENCY
+    CONCURRENCY = concurrency
+    with benchmark_server() as handle:
+        if urlparse(handle.base_url).hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise SystemExit(f"this benchmark runs on loopback only; the server is at {handle.base_url}")
         port = free_port()
         proxy_url = f"http://{DEFAULT_HOST}:{port}"
         process = start_proxy(handle.base_url, port)
         try:
             wait_ready(process, proxy_url)
             print(f"proxy at {proxy_url} (pid {process.pid}) in front of {handle.base_url}")
-            run_sync(measure(handle, proxy_url))
+            run_sync(measure(handle, proxy_url, requests))
         finally:
             stop(process)
 
 
 if __name__ == "__main__":
-    main()
+    main(*(int(arg) for arg in sys.argv[1:3]))

@@ -2,54 +2,64 @@
 
 Verbalized, sampling-consistency, token-probability and P(True) confidence signals from one
 set of samples of a local vLLM model, fused into one calibrated confidence.
+
+The public names below are imported on first use (``from elicit import ConfidenceChain``
+loads LangChain then, not ``import elicit``), so the command line and light uses start fast.
 """
 
-from elicit.calibration.head import FusionHead
-from elicit.chains import ConfidenceChain, default_confidence
-from elicit.chains.wrapper import ConfidenceWrapper, with_confidence
-from elicit.elicitation.matching import answers_match, exact_match, match_any, normalize_answer, same_answer, token_f1
-from elicit.elicitation.parsing import parse_sample
-from elicit.elicitation.prompts import STRATEGIES, PromptSet
-from elicit.model.client import CompletionClient, chat_model
-from elicit.model.loop import run_sync
-from elicit.model.serving import ServerHandle, ServerUnreachable, ServingError, VLLMServer, connect, serve
-from elicit.routing.router import RetrievalRouter, RoutedAnswer
-from elicit.signals.compute import compute_signals
-from elicit.types import SIGNAL_NAMES, Elicitation, Guess, Sample, Signals, TokenLogprob
+from importlib import import_module
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "SIGNAL_NAMES",
-    "STRATEGIES",
-    "CompletionClient",
-    "ConfidenceChain",
-    "ConfidenceWrapper",
-    "Elicitation",
-    "FusionHead",
-    "Guess",
-    "PromptSet",
-    "RetrievalRouter",
-    "RoutedAnswer",
-    "Sample",
-    "ServerHandle",
-    "ServerUnreachable",
-    "ServingError",
-    "Signals",
-    "TokenLogprob",
-    "VLLMServer",
-    "answers_match",
-    "exact_match",
-    "same_answer",
-    "token_f1",
-    "chat_model",
-    "compute_signals",
-    "connect",
-    "default_confidence",
-    "match_any",
-    "normalize_answer",
-    "parse_sample",
-    "run_sync",
-    "serve",
-    "with_confidence",
-]
+_HOMES = {
+    "FusionHead": "elicit.calibration.head",
+    "ConfidenceChain": "elicit.chains",
+    "default_confidence": "elicit.chains",
+    "ConfidenceWrapper": "elicit.chains.wrapper",
+    "with_confidence": "elicit.chains.wrapper",
+    "ConversationScorer": "elicit.chains.conversation",
+    "answers_match": "elicit.elicitation.matching",
+    "exact_match": "elicit.elicitation.matching",
+    "match_any": "elicit.elicitation.matching",
+    "normalize_answer": "elicit.elicitation.matching",
+    "same_answer": "elicit.elicitation.matching",
+    "token_f1": "elicit.elicitation.matching",
+    "reply_claim": "elicit.elicitation.claims",
+    "parse_sample": "elicit.elicitation.parsing",
+    "STRATEGIES": "elicit.elicitation.prompts",
+    "PromptSet": "elicit.elicitation.prompts",
+    "CompletionClient": "elicit.model.client",
+    "chat_model": "elicit.model.client",
+    "run_sync": "elicit.model.loop",
+    "ServerHandle": "elicit.model.serving",
+    "ServerUnreachable": "elicit.model.serving",
+    "ServingError": "elicit.model.serving",
+    "VLLMServer": "elicit.model.serving",
+    "connect": "elicit.model.serving",
+    "serve": "elicit.model.serving",
+    "RetrievalRouter": "elicit.routing.router",
+    "RoutedAnswer": "elicit.routing.router",
+    "compute_signals": "elicit.signals.compute",
+    "SIGNAL_NAMES": "elicit.types",
+    "Elicitation": "elicit.types",
+    "Guess": "elicit.types",
+    "Sample": "elicit.types",
+    "Signals": "elicit.types",
+    "TokenLogprob": "elicit.types",
+}
+"""Public name -> the module that defines it."""
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'elicit' has no attribute {name!r}")
+    value = getattr(import_module(_HOMES[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

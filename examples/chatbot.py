@@ -37,7 +37,7 @@ def describe(confidence: dict) -> str:
     """One line: the confidence, the short answer it refers to, and a flag when it is low."""
     value = confidence["value"]
     shown = "unknown" if value is None else f"{100 * value:.0f}%"
-    answer = f" for {confidence['answer']!r}" if confidence["answer"] else ""
+    answer = f" for {confidence['answer']!r}" if confidence["answer"] else f": {confidence['reason']}"
     flag = "  LOW TRUST: check this answer elsewhere" if confidence["low_trust"] else ""
     return f"     [confidence {shown}{answer}]{flag}"
 

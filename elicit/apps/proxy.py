@@ -1,16 +1,19 @@
 """An OpenAI-compatible HTTP proxy that adds a ``confidence`` object to every chat completion.
 
 Any OpenAI client pointed at the proxy gets the upstream server's normal response, plus a
-top-level ``confidence`` (value, signals, low_trust, threshold, answer, ...) about the first
-choice, and the same object inside each choice. The request body is forwarded unchanged
-(only a missing ``model`` is filled in); the confidence samples are drawn from the same
-upstream, alongside the forwarded request, by :class:`~elicit.chains.wrapper.ConversationScorer`:
-the proxy and ``with_confidence`` score a conversation with one and the same code.
+top-level ``confidence`` (value, signals, low_trust, threshold, the claim scored, ...) about
+the first choice, and the same object inside each choice. The request body is forwarded
+unchanged (only a missing ``model`` is filled in); the confidence samples are drawn from the
+same upstream, alongside the forwarded request, by
+:class:`~elicit.chains.conversation.ConversationScorer`: the proxy and ``with_confidence``
+score a conversation with one and the same code. ``GET /`` serves a chat page
+(:mod:`elicit.apps.page`) that talks to this proxy.
 
 Choices made here:
 
-- ``stream: true`` is refused (400): the confidence needs the whole reply, and a stream
-  whose last event carried it would break clients that expect OpenAI's exact event shape.
+- ``stream: true`` streams (:mod:`elicit.apps.streaming`): the upstream's chunks pass through
+  as they come, and one extra chunk before ``data: [DONE]`` carries the confidence (with
+  ``choices: []``, like OpenAI's usage chunk, so clients read it without special handling).
 - Tool and function calling are refused (400): a tool call has no answer to score.
 - Other parameters pass through; the upstream's own 4xx answers are relayed as they are.
 - Errors use OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``, and an
@@ -21,49 +24,38 @@ Choices made here:
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 import openai
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from elicit.calibration.head import FusionHead
-from elicit.chains.wrapper import ConversationScorer, check_settings, conversation
+from elicit.apps.errors import ProxyError
+from elicit.apps.page import chat_page
+from elicit.apps.streaming import relay_stream
+from elicit.chains.conversation import ConversationConfidence, ConversationScorer, check_settings, conversation
 from elicit.model.client import chat_model
+from elicit.model.loop import discard
 from elicit.model.serving import ServerHandle
+
+if TYPE_CHECKING:  # scikit-learn loads only when a fitted head is actually used
+    from elicit.calibration.head import FusionHead
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 DEFAULT_MAX_N = 4
 UNSUPPORTED_PARAMETERS = ("tools", "tool_choice", "functions", "function_call")
-
-
-class ProxyError(Exception):
-    """An error answered to the client with ``status`` and OpenAI's error shape."""
-
-    def __init__(
-        self, status: int, message: str, *, param: str | None = None, kind: str = "invalid_request_error",
-        code: str | None = None,
-    ) -> None:  # fmt: skip
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.param = param
-        self.kind = kind
-        self.code = code
-
-    def response(self) -> JSONResponse:
-        error = {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}
-        return JSONResponse({"error": error}, status_code=self.status)
 
 
 class UpstreamReply(Exception):
@@ -133,10 +125,6 @@ def parse_request(raw: bytes, max_n: int) -> tuple[dict[str, Any], ChatRequest]:
         request = ChatRequest.model_validate(body)
     except ValidationError as exc:
         raise validation_error(exc, body) from exc
-    if request.stream:
-        raise ProxyError(
-            400, "stream=true is not supported: the confidence needs the whole reply; send stream=false", param="stream"
-        )
     for name in UNSUPPORTED_PARAMETERS:
         if body.get(name):
             raise ProxyError(400, f"{name} is not supported: a tool call has no answer to score", param=name)
@@ -178,14 +166,14 @@ class Upstream:
 
     def __init__(
         self, url: str, *, model: str | None, n_samples: int, temperature: float, max_tokens: int,
-        threshold: float, fusion: FusionHead | None, timeout: float,
+        threshold: float, fusion: FusionHead | None, seed: int | None, timeout: float,
     ) -> None:  # fmt: skip
         self.url = url.rstrip("/")
         self.model = model
         self.timeout = timeout
         self.settings: dict[str, Any] = {
             "n_samples": n_samples, "temperature": temperature, "max_tokens": max_tokens,
-            "threshold": threshold, "fusion": fusion,
+            "threshold": threshold, "fusion": fusion, "seed": seed,
         }  # fmt: skip
         self.client: httpx.AsyncClient | None = None
         self._scorers: dict[str, ConversationScorer] = {}
@@ -250,26 +238,69 @@ class Upstream:
         except ValueError as exc:
             raise ProxyError(502, f"upstream {self.url} answered with invalid JSON", kind="upstream_error") from exc
 
-    async def complete(self, body: dict[str, Any], request: ChatRequest) -> dict[str, Any]:
-        """The upstream's completion with the confidence of each choice added."""
-        model = await self.model_name(request.model)
-        body = {**body, "model": model}
+    async def prepare(self, body: dict[str, Any], request: ChatRequest) -> tuple[dict[str, Any], list[BaseMessage]]:
+        """The body to forward (with the model filled in) and the conversation to score."""
+        body = {**body, "model": await self.model_name(request.model)}
         try:
             messages = conversation(
                 [{**m.model_dump(exclude_none=True), "content": m.content or ""} for m in request.messages]
             )
         except ValueError as exc:
             raise ProxyError(400, f"messages: {exc}", param="messages") from exc
+        return body, messages
+
+    def samples_failed(self, exc: Exception) -> ProxyError:
+        return ProxyError(502, f"confidence samples failed at upstream {self.url}: {exc}", kind="upstream_error")
+
+    async def complete(self, body: dict[str, Any], request: ChatRequest) -> dict[str, Any]:
+        """The upstream's completion with the confidence of each choice added."""
+        body, messages = await self.prepare(body, request)
         try:
-            completion, scores = await self.scorer(model).assess(messages, self.chat(body), _choice_texts)
+            completion, scores = await self.scorer(body["model"]).assess(messages, self.chat(body), _choice_texts)
         except (openai.APIError, httpx.HTTPError) as exc:
-            raise ProxyError(
-                502, f"confidence samples failed at upstream {self.url}: {exc}", kind="upstream_error"
-            ) from exc
+            raise self.samples_failed(exc) from exc
         for choice, score in zip(completion.get("choices") or [], scores, strict=True):
             choice["confidence"] = score.to_dict()
         completion["confidence"] = scores[0].to_dict() if scores else None
         return completion
+
+    async def open_stream(self, body: dict[str, Any]) -> httpx.Response:
+        """The upstream's streaming response, once its status is known (an error status is relayed)."""
+        client = self._client()
+        try:
+            response = await client.send(client.build_request("POST", self.url + "/v1/chat/completions", json=body),
+                                         stream=True)  # fmt: skip
+        except httpx.HTTPError as exc:
+            raise self.unreachable(exc) from exc
+        if response.status_code >= 400:
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+            raise UpstreamReply(response)
+        return response
+
+    async def stream(self, body: dict[str, Any], request: ChatRequest) -> StreamingResponse:
+        """The upstream's stream passed through, then a chunk with the confidence of each choice.
+
+        The samples are requested as soon as the upstream has accepted the reply's request, so
+        they are drawn while the reply streams; P(True) follows the reply. Everything that can fail before streaming
+        (validation, model name, the upstream's status) is answered as a normal error response.
+        """
+        body, messages = await self.prepare(body, request)
+        scorer = self.scorer(body["model"])
+        response = await self.open_stream(body)  # first, so the reply's first token waits for no sample
+        sampling = asyncio.ensure_future(scorer.asample(messages))
+
+        async def score(texts: list[str]) -> list[ConversationConfidence]:
+            try:
+                samples = await sampling
+                return list(await asyncio.gather(*(scorer.ascore(messages, text, samples) for text in texts)))
+            except (openai.APIError, httpx.HTTPError) as exc:
+                raise self.samples_failed(exc) from exc
+
+        events = relay_stream(response, score, on_close=lambda: discard(sampling))
+        return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
 def _choice_texts(completion: dict[str, Any]) -> list[str]:
@@ -300,14 +331,16 @@ def create_app(
     max_tokens: int = 48,
     threshold: float = 0.5,
     fusion: FusionHead | None = None,
+    seed: int | None = 0,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_n: int = DEFAULT_MAX_N,
     timeout: float = 600.0,
 ) -> FastAPI:
     """The proxy app in front of ``upstream_url`` (a server root, e.g. ``http://127.0.0.1:8000``).
 
-    ``n_samples``, ``temperature`` and ``max_tokens`` are the confidence samples' settings;
-    the forwarded request keeps the client's own.
+    ``n_samples``, ``temperature``, ``max_tokens`` and ``seed`` are the confidence samples'
+    settings (see :class:`~elicit.chains.conversation.ConversationScorer`); the forwarded
+    request keeps the client's own.
     """
     if not upstream_url.startswith(("http://", "https://")):
         raise ValueError(f"upstream_url must start with http:// or https://, got {upstream_url!r}")
@@ -319,7 +352,7 @@ def create_app(
         raise ValueError("api_key must not be empty (pass None for no key)")
     upstream = Upstream(
         upstream_url, model=model, n_samples=n_samples, temperature=temperature, max_tokens=max_tokens,
-        threshold=threshold, fusion=fusion, timeout=timeout,
+        threshold=threshold, fusion=fusion, seed=seed, timeout=timeout,
     )  # fmt: skip
 
     @asynccontextmanager
@@ -348,6 +381,8 @@ def create_app(
     async def chat_completions(request: Request) -> Response:
         check_key(request, api_key)
         body, parsed = parse_request(await read_body(request, max_body_bytes), max_n)
+        if parsed.stream:
+            return await upstream.stream(body, parsed)
         return JSONResponse(await upstream.complete(body, parsed))
 
     async def models(request: Request) -> Response:
@@ -356,6 +391,10 @@ def create_app(
 
     async def health() -> Response:
         return _relay(await upstream.get("/health"))
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page_route() -> HTMLResponse:
+        return HTMLResponse(chat_page())
 
     @app.post("/v1/chat/completions")
     async def chat_route(request: Request) -> Response:

@@ -6,12 +6,11 @@ import asyncio
 import random
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 
-from elicit.calibration.head import FusionHead
 from elicit.chains.base import AsyncRunnable
 from elicit.elicitation.parsing import parse_sample
 from elicit.elicitation.prompts import PromptSet, check_strategy
@@ -20,6 +19,9 @@ from elicit.model.embeddings import TextEncoder, bundled_encoder
 from elicit.signals.compute import compute_signals
 from elicit.signals.consistency import majority_answer
 from elicit.types import Elicitation, RunSetup, Sample, Signals
+
+if TYPE_CHECKING:  # scikit-learn loads only when a fitted head is actually used
+    from elicit.calibration.head import FusionHead
 
 QuestionInput = str | Mapping[str, Any]
 

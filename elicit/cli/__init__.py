@@ -1,6 +1,9 @@
-"""The ``elicit`` command line; each submodule registers its commands on ``app``."""
+"""The ``elicit`` command line; each submodule registers its commands on ``app`` when first run.
 
-from elicit.cli import ask, evaluate, proxy, route, serve  # noqa: F401  (command registration)
+Importing this package (and ``elicit --help``) loads no command module: see
+:mod:`elicit.cli.lazy`.
+"""
+
 from elicit.cli.common import app
 
 __all__ = ["app"]

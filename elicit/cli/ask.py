@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from elicit.calibration.head import FusionHead
 from elicit.chains import ConfidenceChain
-from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, pct, server_for
+from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, fusion_head, pct, server_for
 from elicit.elicitation.prompts import STRATEGIES
 from elicit.model.client import chat_model
 from elicit.types import Elicitation
@@ -56,7 +55,7 @@ def ask(
 ) -> None:
     """Answer a question with its confidence and every signal."""
     try:
-        head = FusionHead.load(fusion) if fusion else None
+        head = fusion_head(fusion)
         with server_for(model, base_url) as handle:
             chain = ConfidenceChain(
                 chat_model(handle), strategy=strategy, n_samples=samples, temperature=temperature,

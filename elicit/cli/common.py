@@ -5,17 +5,28 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
+from elicit.cli.lazy import LazyGroup
 from elicit.model import embedded as models
 from elicit.model.serving import BASE_URL_ENV, ServerHandle, ServingError, serve
 
-app = typer.Typer(help="How much to trust an LLM's answer.", no_args_is_help=True, add_completion=False)
+if TYPE_CHECKING:
+    from elicit.calibration.head import FusionHead
+
+app = typer.Typer(help="How much to trust an LLM's answer.", no_args_is_help=True, add_completion=False, cls=LazyGroup)
 console = Console(width=None if sys.stdout.isatty() else 160)
 """Wide when writing to a file or pipe, so tables in logs keep one line per row."""
+
+
+@app.callback()
+def main() -> None:
+    """How much to trust an LLM's answer."""
+
 
 ModelOption = Annotated[
     str | None,
@@ -31,6 +42,15 @@ def fail(exc: Exception) -> typer.Exit:
     """Show an expected error as one red line (no traceback) and exit with status 2."""
     console.print(f"[red]error:[/red] {exc}")
     return typer.Exit(2)
+
+
+def fusion_head(path: Path | None) -> FusionHead | None:
+    """The fitted head saved at ``path``, if any (scikit-learn loads only when there is one)."""
+    if path is None:
+        return None
+    from elicit.calibration.head import FusionHead
+
+    return FusionHead.load(path)
 
 
 def pct(value: float | None) -> str:

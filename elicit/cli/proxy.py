@@ -9,8 +9,7 @@ import typer
 import uvicorn
 
 from elicit.apps.proxy import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_N, create_app
-from elicit.calibration.head import FusionHead
-from elicit.cli.common import app, console, fail
+from elicit.cli.common import app, console, fail, fusion_head
 from elicit.model.serving import BASE_URL_ENV, DEFAULT_HOST
 
 API_KEY_ENV = "ELICIT_PROXY_API_KEY"
@@ -30,6 +29,7 @@ def proxy_command(
         str | None, typer.Option(help="Model for requests naming none (default: upstream's first).")
     ] = None,
     samples: Annotated[int, typer.Option(help="Confidence samples per request (one upstream request).")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the confidence samples (one per conversation).")] = 0,
     temperature: Annotated[float, typer.Option(help="Temperature of the confidence samples.")] = 0.7,
     max_tokens: Annotated[int, typer.Option(help="Tokens per confidence sample.")] = 48,
     threshold: Annotated[float, typer.Option(help="Confidence below this is flagged low_trust.")] = 0.5,
@@ -41,10 +41,11 @@ def proxy_command(
     if not upstream:
         raise fail(ValueError(f"no upstream: pass --upstream URL or set {BASE_URL_ENV}"))
     try:
-        head = FusionHead.load(fusion) if fusion else None
+        head = fusion_head(fusion)
         proxy_app = create_app(
             upstream, model=model, api_key=api_key, n_samples=samples, temperature=temperature,
-            max_tokens=max_tokens, threshold=threshold, fusion=head, max_body_bytes=max_body_bytes, max_n=max_n,
+            max_tokens=max_tokens, threshold=threshold, fusion=head, seed=seed, max_body_bytes=max_body_bytes,
+            max_n=max_n,
         )  # fmt: skip
     except ValueError as exc:
         raise fail(exc) from exc

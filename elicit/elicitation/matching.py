@@ -131,7 +131,7 @@ def normalize_answer(text: str) -> str:
     return " ".join(merged)
 
 
-_BLOCKING_WORDS = frozenset(
+BLOCKING_WORDS = frozenset(
     "not no never neither nor or either and versus vs isnt wasnt arent werent dont doesnt didnt "
     "cannot cant wont without except".split()
 )
@@ -179,7 +179,7 @@ def answers_match(answer: str, gold: str, question: str | None = None) -> bool:
     allowed = FRAMING_WORDS | set(_tokens(question))
     for start in _contains_run(answer_tokens, gold_tokens):
         extra = answer_tokens[:start] + answer_tokens[start + len(gold_tokens) :]
-        if not _BLOCKING_WORDS.intersection(extra) and allowed.issuperset(extra):
+        if not BLOCKING_WORDS.intersection(extra) and allowed.issuperset(extra):
             return True
     return False
 

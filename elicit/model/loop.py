@@ -30,3 +30,13 @@ def _background_loop() -> asyncio.AbstractEventLoop:
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run ``coroutine`` on the background loop and wait for its result."""
     return asyncio.run_coroutine_threadsafe(coroutine, _background_loop()).result()
+
+
+def discard(task: asyncio.Future[Any]) -> None:
+    """Drop a task whose result is no longer wanted: cancel it, or, if it already failed, mark
+    its exception as seen (the failure that made it unwanted is reported elsewhere; asyncio
+    would otherwise log "Task exception was never retrieved")."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()

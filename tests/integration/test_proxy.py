@@ -13,6 +13,7 @@ import uvicorn
 from openai import OpenAI
 
 from elicit.apps.proxy import create_app
+from elicit.elicitation.matching import normalize_answer
 from elicit.model.serving import free_port
 from elicit.types import Signals
 
@@ -59,6 +60,7 @@ def test_a_normal_chat_completion_with_a_confidence(client, server):
         model=server.model_name,
         messages=[{"role": "user", "content": "What is the capital of France?"}],
         max_tokens=24,
+        temperature=0.0,  # a greedy reply states its answer; a sampled one may ramble (then the value is null)
     )
     assert response.object == "chat.completion"
     assert response.model == server.model_name
@@ -102,3 +104,35 @@ def test_models_pass_through_and_upstream_errors_are_relayed(client, server):
     with pytest.raises(openai.AuthenticationError):
         OpenAI(base_url=client.base_url, api_key="wrong", max_retries=0).models.list()
     assert client.models.list().data  # still serving
+
+
+def test_the_openai_client_streams_a_reply_and_reads_the_confidence_from_the_last_chunk(client, server):
+    stream = client.chat.completions.create(
+        model=server.model_name,
+        messages=[{"role": "user", "content": "What is the capital of France?"}],
+        max_tokens=24,
+        temperature=0.0,
+        stream=True,
+    )
+    chunks = list(stream)
+    assert len(chunks) > 2
+    assert all(chunk.object == "chat.completion.chunk" for chunk in chunks)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    assert text.strip()
+    last = chunks[-1]
+    assert last.choices == []
+    confidence = last.model_extra["confidence"]
+    check_confidence(confidence)
+    assert confidence["question"] == "What is the capital of France?"
+    if confidence["answer"] is None:
+        assert confidence["reason"] and confidence["value"] is None
+    else:  # the claim scored is one the streamed reply states
+        assert normalize_answer(confidence["answer"]) in normalize_answer(text)
+    assert all("confidence" not in (chunk.model_extra or {}) for chunk in chunks[:-1])
+
+
+def test_a_stream_the_upstream_refuses_is_relayed_as_its_error(client):
+    with pytest.raises(openai.NotFoundError, match="does-not-exist"):
+        client.chat.completions.create(
+            model="does-not-exist", messages=[{"role": "user", "content": "Hi"}], max_tokens=4, stream=True
+        )

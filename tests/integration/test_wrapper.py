@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Sys
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from elicit.chains import with_confidence
+from elicit.chains.conversation import conversation
 from elicit.model.client import chat_model
 from elicit.model.loop import run_sync
 from elicit.types import SIGNAL_NAMES, Signals
@@ -24,8 +25,8 @@ HISTORY = [
 
 @pytest.fixture(scope="module")
 def chat(server):
-    """The user's model: replies kept short so the tests stay fast."""
-    return chat_model(server, max_tokens=24)
+    """The user's model: short greedy replies, so the tests stay fast and each reply states an answer."""
+    return chat_model(server, max_tokens=24, temperature=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,7 @@ def check_confidence(metadata: dict[str, Any]) -> dict[str, Any]:
     value = confidence["value"]
     assert value is None or 0.0 <= value <= 1.0
     assert confidence["low_trust"] == (value is None or value < THRESHOLD)
+    assert (confidence["answer"] is None) == (value is None) == bool(confidence["reason"])  # no claim: null and why
     return confidence
 
 
@@ -58,9 +60,10 @@ def check_reply(message: AIMessage) -> dict[str, Any]:
 
 def test_inside_an_lcel_chain_with_a_prompt_template(wrapped, chat):
     before = chat.model_dump()
-    prompt = ChatPromptTemplate.from_messages([("system", "Answer briefly."), ("human", "{question}")])
+    prompt = ChatPromptTemplate.from_messages([("system", "Answer in one sentence."), ("human", "{question}")])
     reply = (prompt | wrapped).invoke({"question": "What is the capital of France?"})
     confidence = check_reply(reply)
+    assert confidence["answer"] == "Paris"  # the claim read from the reply itself
     assert confidence["signals"]["agreement"] is not None
     assert confidence["signals"]["p_true"] is not None, confidence["signals"]["missing"]
     assert chat.model_dump() == before  # the wrapped model is never changed
@@ -105,3 +108,14 @@ def test_async_invoke_and_stream(wrapped):
     check_reply(reply)
     check_confidence(chunks[-1].response_metadata)
     assert "".join(chunk.content for chunk in chunks).strip()
+
+
+def test_seeded_samples_of_one_conversation_are_the_same_every_time(wrapped):
+    messages = conversation(HISTORY)
+
+    async def twice() -> tuple[list, list]:
+        return await wrapped.scorer.asample(messages), await wrapped.scorer.asample(messages)
+
+    first, second = run_sync(twice())
+    assert wrapped.scorer.seed == 0  # seeded by default
+    assert [s.text for s in first] == [s.text for s in second]

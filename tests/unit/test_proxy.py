@@ -19,7 +19,8 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 import elicit.apps.proxy
 from elicit.apps.proxy import create_app
-from elicit.chains.wrapper import ConversationScorer, conversation, stated_answer, with_confidence
+from elicit.chains.conversation import ConversationScorer, conversation
+from elicit.chains.wrapper import with_confidence
 from elicit.elicitation.parsing import parse_sample
 from elicit.model.loop import run_sync
 from elicit.model.serving import free_port
@@ -125,7 +126,7 @@ def test_n_above_the_limit_is_400_naming_the_limit(client, upstream_url):
 
 @pytest.mark.parametrize(
     ("extra", "param"),
-    [({"stream": True}, "stream"), ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools")],
+    [({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools")],
 )
 def test_unsupported_parameters_are_400(client, extra, param):
     status, payload = post(client, {**VALID, **extra})
@@ -229,21 +230,6 @@ def samples_of(*answers: str) -> list:
     return [parse_sample(f"Answer: {answer}\nConfidence: 80%", "vanilla") for answer in answers]
 
 
-def test_stated_answer_is_the_sampled_answer_the_reply_names_first():
-    samples = samples_of("Lyon", "Paris", "Paris")
-    assert stated_answer("The capital of France is Paris, not far from Lyon.", samples) == "Paris"
-    assert stated_answer("Lyon, then Paris.", samples) == "Lyon"
-    assert stated_answer("It is the city of PARIS!", samples) == "Paris"  # normalized words
-    cities = samples_of("New York", "New York City")
-    assert stated_answer("It is New York City.", cities) == "New York City"
-
-
-def test_stated_answer_matches_whole_words_and_falls_back_to_the_reply():
-    samples = samples_of("Paris")
-    assert stated_answer("Parisians live there and eat well every single day of the week.", samples) is None
-    assert stated_answer("Marseille", samples) == "Marseille"  # a short reply is its own short answer
-
-
 def test_conversation_accepts_what_a_chat_model_accepts():
     assert conversation("hi") == [HumanMessage(content="hi")]
     turns = conversation(
@@ -293,7 +279,7 @@ def test_a_reply_no_sample_gave_has_zero_agreement():
     result = run_sync(
         scorer.ascore(history, "I would say it is Berlin, the capital of Germany.", samples_of("Paris", "Paris"))
     )
-    assert result.answer is None
+    assert result.answer == "Berlin"  # the claim the reply states, whatever the samples say
     assert result.signals.agreement == 0.0
     assert result.signals.avg_conf == 0.0
     assert result.value == 0.0
