@@ -73,8 +73,6 @@ def _ray_endpoints(
     model: str | None, base_urls: Sequence[str], replicas: int, gpus: float | None
 ) -> Iterator[list[ServerHandle]]:
     """The endpoints of a Ray run: ``replicas`` servers started as Ray actors, else each URL (or a local server)."""
-    if replicas and base_urls:
-        raise ValueError("give either --base-url or --replicas, not both")
     if replicas:
         from elicit.model.ray_replicas import ray_replicas  # Ray only on the --ray path
 
@@ -181,6 +179,8 @@ def eval_command(
     try:
         if not ray and (len(urls) > 1 or actors or replicas or ray_address):
             raise ValueError("several --base-url, --actors, --replicas and --ray-address need --ray")
+        if replicas and urls:
+            raise ValueError("give either --base-url or --replicas, not both")
         items = _items(dataset or [], data, split, limit, seed)
         head = FusionHead.load(fusion) if fusion else None
         if ray:
