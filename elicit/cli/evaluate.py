@@ -181,6 +181,8 @@ def eval_command(
             raise ValueError("several --base-url, --actors, --replicas and --ray-address need --ray")
         if replicas and urls:
             raise ValueError("give either --base-url or --replicas, not both")
+        if ray_address and not (urls or replicas):
+            raise ValueError("with --ray-address, give --base-url URLs every node can reach, or --replicas")
         items = _items(dataset or [], data, split, limit, seed)
         head = FusionHead.load(fusion) if fusion else None
         if ray:

@@ -4,7 +4,7 @@ The optional ``elicit[ray]`` extra; only ``elicit eval --ray`` (or a direct impo
 this module, so the single-process path never pays Ray's import time. The flow: the
 questions not yet in the output file become a Ray dataset, ``map_batches`` runs them
 through a pool of actors that each hold one chain against one of the model endpoints
-(asked with bounded concurrency), and the records stream back to this process, the single
+(``concurrency`` questions in flight per actor), and the records stream back to this process, the single
 writer of the JSONL file, under the same append-and-fsync rule as :func:`aevaluate`.
 
 Faults are Ray's to handle: Ray Data restarts a dead actor and retries its unfinished
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,11 +45,6 @@ ChainFactory = Callable[[ServerHandle], AnswerChain]
 module-level function or a ``functools.partial`` of one): chat clients hold open
 connections and are built where they are used, not shipped."""
 
-CALLS_PER_ACTOR = 2
-"""Batches an actor works on at once. With two, the next batch fills the slots that the
-slowest questions of the previous one leave idle, so an actor keeps ``concurrency``
-questions in flight instead of draining to one at the end of every batch."""
-
 
 @contextmanager
 def ray_cluster(address: str | None = None) -> Iterator[None]:
@@ -63,7 +57,10 @@ def ray_cluster(address: str | None = None) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
-    ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    except ConnectionError as exc:
+        raise ValueError(f"no Ray cluster answered at {address!r}: {exc}") from exc
     try:
         yield
     finally:
@@ -83,11 +80,14 @@ class EndpointRoster:
 
 
 class ChainActor:
-    """One Ray Data actor: a chain against one endpoint, at most ``concurrency`` questions in flight.
+    """One Ray Data actor: a chain against one endpoint.
 
-    Returns, per question, either its record (as JSON) or the error that stopped it: a
-    failed question is reported, not raised, so one bad answer does not fail the batch and
-    the run ends like the in-process one (the others saved, the failure named, a rerun retries it).
+    Ray calls it with one question at a time from up to ``concurrency`` threads at once
+    (one question per call keeps every slot busy: a batch of several would wait for its
+    slowest question before the next batch starts). Returns, per question, either its
+    record (as JSON) or the error that stopped it: a failed question is reported, not
+    raised, so the run ends like the in-process one (the others saved, the failure named,
+    a rerun retries it).
     """
 
     def __init__(
@@ -96,13 +96,11 @@ class ChainActor:
         endpoints: Sequence[ServerHandle],
         roster: Any,
         *,
-        concurrency: int,
         matcher: Matcher,
         keep_tokens: bool,
     ) -> None:
         self.endpoint = endpoints[ray.get(roster.take.remote()) % len(endpoints)]
         self.evaluator = ItemEvaluator(make_chain(self.endpoint), matcher=matcher, keep_tokens=keep_tokens)
-        self.semaphore = asyncio.Semaphore(concurrency)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
         return run_sync(self._abatch(batch))
@@ -115,11 +113,10 @@ class ChainActor:
 
     async def _one(self, item_json: str, pool_json: str) -> tuple[str, str]:
         item = QAItem.model_validate_json(item_json)
-        async with self.semaphore:
-            try:
-                record = await self.evaluator.arecord(item, json.loads(pool_json))
-            except Exception as exc:  # noqa: BLE001 - reported to the writer, which raises after the run
-                return "", f"{item.id}: {exc!r}"
+        try:
+            record = await self.evaluator.arecord(item, json.loads(pool_json))
+        except Exception as exc:  # noqa: BLE001 - reported to the writer, which raises after the run
+            return "", f"{item.id}: {exc!r}"
         return record.model_dump_json(), ""
 
 
@@ -159,14 +156,14 @@ def evaluate_on_ray(
                 {"item": item.model_dump_json(), "hint_pool": json.dumps(pools.get(item.id))} for item in state.todo
             ]
             DataContext.get_current().enable_progress_bars = False  # the writer's bar is the one to watch
-            questions = ray.data.from_items(rows, override_num_blocks=math.ceil(len(rows) / concurrency))
+            questions = ray.data.from_items(rows, override_num_blocks=len(rows))  # one task per question
             answered = questions.map_batches(
                 ChainActor,
-                batch_size=concurrency,
+                batch_size=1,
                 fn_constructor_args=(make_chain, list(endpoints), EndpointRoster.remote()),  # type: ignore[attr-defined]
-                fn_constructor_kwargs={"concurrency": concurrency, "matcher": matcher, "keep_tokens": keep_tokens},
+                fn_constructor_kwargs={"matcher": matcher, "keep_tokens": keep_tokens},
                 compute=ActorPoolStrategy(
-                    size=actors, max_concurrent_calls_per_actor=CALLS_PER_ACTOR, enable_true_multi_threading=True
+                    size=actors, max_concurrent_calls_per_actor=concurrency, enable_true_multi_threading=True
                 ),
                 num_cpus=0,  # actors wait on HTTP; the model servers hold the CPUs and GPUs
             )

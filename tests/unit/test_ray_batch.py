@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from elicit.cli import app
-from elicit.model.serving import ServerHandle
+from elicit.model.serving import BASE_URL_ENV, ServerHandle
 
 
 def test_the_cli_and_in_process_evaluation_do_not_import_ray():
@@ -25,9 +25,11 @@ def test_the_cli_and_in_process_evaluation_do_not_import_ray():
         (["--base-url", "http://a:1", "--base-url", "http://b:1"], "need --ray"),
         (["--ray-address", "auto"], "need --ray"),
         (["--ray", "--replicas", "2", "--base-url", "http://a:1"], "either --base-url or --replicas"),
+        (["--ray", "--ray-address", "auto"], "URLs every node can reach"),
     ],
 )
-def test_ray_options_are_checked_before_anything_starts(args, message):
+def test_ray_options_are_checked_before_anything_starts(args, message, monkeypatch):
+    monkeypatch.delenv(BASE_URL_ENV, raising=False)
     result = CliRunner().invoke(app, ["eval", "--limit", "2", *args])
     assert result.exit_code == 2, result.output
     assert message in result.output
