@@ -10,27 +10,26 @@ Run from the repository root: .venv/bin/python -m benchmarks.eval [QUESTIONS]
 With --ray, the in-process evaluation is compared with the Ray path on the same server and
 questions instead (ABBA again: in-process, Ray, Ray, in-process): a local Ray cluster is
 started once, untimed like the server; each Ray run includes starting its actor pool. Both
-sides keep 8 questions in flight (Ray: 2 actors x 4). Several --base-url URL give the Ray
-side one endpoint each (the in-process side uses the first).
+sides keep 8 questions in flight per endpoint (Ray: 2 actors x 4). --base-url URL (repeatable)
+gives the Ray side those endpoints; the in-process side always uses the benchmark's server.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from openai import AsyncOpenAI
 
 from benchmarks.common import Timer, benchmark_server
-from elicit.chains import ConfidenceChain
+from elicit.chains import ConfidenceChain, served_chain
 from elicit.datasets import load_mix
 from elicit.elicitation.parsing import parse_sample
 from elicit.elicitation.prompts import PromptSet
 from elicit.evaluation.batch import aevaluate
-from elicit.model.client import chat_model
 from elicit.model.loop import run_sync
 from elicit.model.serving import connect
 
@@ -67,8 +66,7 @@ async def raw(handle, asked: list[str]) -> int:
     return sum(await asyncio.gather(*(one(q) for q in asked)))
 
 
-def bench_chain(handle) -> ConfidenceChain:
-    return ConfidenceChain(chat_model(handle), n_samples=N_SAMPLES, max_tokens=MAX_TOKENS, max_concurrency=CONCURRENCY)
+bench_chain = partial(served_chain, n_samples=N_SAMPLES, max_tokens=MAX_TOKENS, max_concurrency=CONCURRENCY)
 
 
 def generated_tokens(records) -> int:
@@ -99,15 +97,11 @@ def evaluate_ray(endpoints, items) -> int:
 
 def compare_ray(handle, items, urls: list[str]) -> None:
     """In-process evaluation against the Ray path, ABBA, on the same server(s) and questions."""
-    import ray
-
     from elicit.evaluation.ray_batch import ray_cluster
 
     endpoints = [connect(url) for url in urls] or [handle]
     chain = bench_chain(handle)
     with ray_cluster():
-        # Workers import this module by name; ship it by value so any working directory works.
-        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
         evaluate_ray(endpoints, items[:2])  # warm-up: the first logprobs request is slow; Ray's first start too
         seconds = {"in-process": 0.0, "ray": 0.0}
         for side in ("in-process", "ray", "ray", "in-process"):

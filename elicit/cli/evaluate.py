@@ -21,12 +21,11 @@ from elicit.calibration.report import (
     verdict_lines,
     write_report,
 )
-from elicit.chains import ConfidenceChain
+from elicit.chains import served_chain
 from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, server_for
 from elicit.datasets import BUILTIN_DATASETS, QAItem, load_builtin, load_jsonl, load_mix
 from elicit.elicitation.prompts import STRATEGIES
 from elicit.evaluation.batch import aevaluate, load_records
-from elicit.model.client import chat_model
 from elicit.model.loop import run_sync
 from elicit.model.serving import BASE_URL_ENV, ServerHandle, ServingError, vllm_flavour
 from elicit.types import EvalRecord
@@ -46,24 +45,13 @@ def _items(datasets: Sequence[str], data: Path | None, split: str | None, limit:
     return load_mix(names, per_set=max(1, limit // len(names)), split=split, seed=seed)
 
 
-def _chain(
-    handle: ServerHandle, *, strategy: str, samples: int, temperature: float, max_tokens: int, concurrency: int,
-    fusion: FusionHead | None, seed: int,
-) -> ConfidenceChain:  # fmt: skip
-    """The chain of one eval run against one endpoint (module-level, so Ray actors can build it too)."""
-    return ConfidenceChain(
-        chat_model(handle), strategy=strategy, n_samples=samples, temperature=temperature,
-        max_tokens=max_tokens, fusion=fusion, max_concurrency=concurrency, seed=seed,
-    )  # fmt: skip
-
-
 def _run_eval(
     handle, items: list[QAItem], out: Path, *, strategy: str, samples: int, temperature: float, max_tokens: int,
     concurrency: int, fusion: FusionHead | None, keep_tokens: bool, seed: int,
 ) -> list[EvalRecord]:  # fmt: skip
-    chain = _chain(
-        handle, strategy=strategy, samples=samples, temperature=temperature, max_tokens=max_tokens,
-        concurrency=concurrency, fusion=fusion, seed=seed,
+    chain = served_chain(
+        handle, strategy=strategy, n_samples=samples, temperature=temperature, max_tokens=max_tokens,
+        fusion=fusion, max_concurrency=concurrency, seed=seed,
     )  # fmt: skip
     return run_sync(aevaluate(chain, items, out, concurrency=concurrency, keep_tokens=keep_tokens))
 
@@ -86,7 +74,7 @@ def _ray_endpoints(
 
 def _run_eval_on_ray(
     address: str | None, model: str | None, base_urls: Sequence[str], items: list[QAItem], out: Path, *, replicas: int,
-    replica_gpus: float | None, actors: int | None, concurrency: int, keep_tokens: bool, **settings: Any,
+    replica_gpus: float | None, actors: int | None, concurrency: int, keep_tokens: bool, **chain_settings: Any,
 ) -> list[EvalRecord]:  # fmt: skip
     """``elicit eval --ray``: the same records, computed by a pool of Ray actors spread over the endpoints."""
     try:
@@ -99,7 +87,7 @@ def _run_eval_on_ray(
         _ray_endpoints(model, base_urls, replicas, replica_gpus) as endpoints,
     ):
         return evaluate_on_ray(
-            partial(_chain, concurrency=concurrency, **settings), items, out, endpoints=endpoints,
+            partial(served_chain, max_concurrency=concurrency, **chain_settings), items, out, endpoints=endpoints,
             actors=actors or len(endpoints), concurrency=concurrency, keep_tokens=keep_tokens,
         )  # fmt: skip
 
@@ -188,7 +176,7 @@ def eval_command(
         if ray:
             records = _run_eval_on_ray(
                 ray_address, model, urls, items, out, replicas=replicas, replica_gpus=replica_gpus, actors=actors,
-                concurrency=concurrency, keep_tokens=keep_tokens, strategy=strategy, samples=samples,
+                concurrency=concurrency, keep_tokens=keep_tokens, strategy=strategy, n_samples=samples,
                 temperature=temperature, max_tokens=max_tokens, fusion=head, seed=seed,
             )  # fmt: skip
         else:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import pytest
 import ray
 
-from elicit.chains import ConfidenceChain
+from elicit.chains import ConfidenceChain, served_chain
 from elicit.datasets import load_mix
 from elicit.evaluation.batch import aevaluate
 from elicit.evaluation.ray_batch import evaluate_on_ray
-from elicit.model.client import chat_model
 from elicit.model.loop import run_sync
 from elicit.model.serving import ServerHandle
 
@@ -22,8 +22,7 @@ ITEMS = load_mix(("capitals", "arithmetic"), per_set=10, seed=3)
 STARTED = "elicit-test-started-actors"
 
 
-def seeded_chain(handle: ServerHandle) -> ConfidenceChain:
-    return ConfidenceChain(chat_model(handle), n_samples=2, max_tokens=16, temperature=1.0, seed=5)
+seeded_chain = partial(served_chain, n_samples=2, max_tokens=16, temperature=1.0, seed=5)
 
 
 def flat(value: Any, path: str = "") -> dict[str, Any]:
