@@ -4,12 +4,13 @@ The optional ``elicit[ray]`` extra; only ``elicit eval --ray`` (or a direct impo
 this module, so the single-process path never pays Ray's import time. The flow: the
 questions not yet in the output file become a Ray dataset, ``map_batches`` runs them
 through a pool of actors that each hold one chain against one of the model endpoints
-(``concurrency`` questions in flight per actor), and the records stream back to this process, the single
-writer of the JSONL file, under the same append-and-fsync rule as :func:`aevaluate`.
+(``concurrency`` questions in flight per actor), and the records stream back to this
+process, the single writer of the JSONL file, under the same append-and-fsync rule as
+:func:`aevaluate`.
 
-Faults are Ray's to handle: Ray Data restarts a dead actor and retries its unfinished
-batch. Nothing of that batch was written, and the writer skips an id it already holds,
-so the file ends with every question exactly once; a rerun resumes like the in-process path.
+Faults are Ray's to handle: Ray Data restarts a dead actor and retries the questions it
+held. None of them was written, and the writer skips an id it already holds, so the file
+ends with every question exactly once; a rerun resumes like the in-process path.
 """
 
 from __future__ import annotations
