@@ -65,7 +65,7 @@ def llm(server: ServerHandle):
 @pytest.fixture(scope="session")
 def ray_local() -> Iterator[None]:
     """A local Ray cluster (2 CPUs) for the ``--ray`` tests, started once and stopped at the end."""
-    import ray  # only the sessions that run a Ray test start (and pay for) a cluster
+    import ray  # only test runs that include a Ray test start (and pay for) a cluster
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
