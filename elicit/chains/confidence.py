@@ -15,7 +15,9 @@ from elicit.chains.base import AsyncRunnable
 from elicit.elicitation.parsing import parse_sample
 from elicit.elicitation.prompts import PromptSet, check_strategy
 from elicit.elicitation.sampling import Generation, agenerate, ap_true, check_sampling, request_seed
+from elicit.model.client import chat_model
 from elicit.model.embeddings import TextEncoder, bundled_encoder
+from elicit.model.serving import ServerHandle
 from elicit.signals.compute import compute_signals
 from elicit.signals.consistency import majority_answer
 from elicit.types import Elicitation, RunSetup, Sample, Signals
@@ -282,3 +284,13 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         result = self._finish(question, samples, answer, p_true, reason, reference, timings)
         result.context = context
         return result
+
+
+def served_chain(server: ServerHandle, **settings: Any) -> ConfidenceChain:
+    """A ``ConfidenceChain`` on a served model (its ``chat_model``), with the given settings.
+
+    Module-level so that ``functools.partial(served_chain, ...)`` pickles by reference: each
+    Ray actor builds its own chain for its endpoint rather than receive one holding open
+    connections, and loads only the chain's modules, not the command line's.
+    """
+    return ConfidenceChain(chat_model(server), **settings)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,15 +20,15 @@ from elicit.calibration.report import (
     verdict_lines,
     write_report,
 )
-from elicit.chains import ConfidenceChain
+from elicit.chains import served_chain
 from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, server_for
 from elicit.datasets import BUILTIN_DATASETS, QAItem, load_builtin, load_jsonl, load_mix
 from elicit.elicitation.prompts import STRATEGIES
 from elicit.evaluation.batch import aevaluate, load_records
 from elicit.evaluation.rescore import rescored
-from elicit.model.client import chat_model
 from elicit.model.embeddings import bundled_encoder
 from elicit.model.loop import run_sync
+from elicit.model.serving import BASE_URL_ENV, ServerHandle, ServingError, vllm_flavour
 from elicit.types import EvalRecord
 
 DEMO_DATASETS = ("capitals", "cities", "us_capitals", "arithmetic")
@@ -48,11 +50,47 @@ def _run_eval(
     handle, items: list[QAItem], out: Path, *, strategy: str, samples: int, temperature: float, max_tokens: int,
     concurrency: int, fusion: FusionHead | None, keep_tokens: bool, seed: int,
 ) -> list[EvalRecord]:  # fmt: skip
-    chain = ConfidenceChain(
-        chat_model(handle), strategy=strategy, n_samples=samples, temperature=temperature,
-        max_tokens=max_tokens, fusion=fusion, max_concurrency=concurrency, seed=seed,
+    chain = served_chain(
+        handle, strategy=strategy, n_samples=samples, temperature=temperature, max_tokens=max_tokens,
+        fusion=fusion, max_concurrency=concurrency, seed=seed,
     )  # fmt: skip
     return run_sync(aevaluate(chain, items, out, concurrency=concurrency, keep_tokens=keep_tokens))
+
+
+@contextmanager
+def _ray_endpoints(
+    model: str | None, base_urls: Sequence[str], replicas: int, gpus: float | None
+) -> Iterator[list[ServerHandle]]:
+    """The endpoints of a Ray run: ``replicas`` servers started as Ray actors, else each URL (or a local server)."""
+    if replicas:
+        from elicit.model.ray_replicas import ray_replicas  # Ray only on the --ray path
+
+        with ray_replicas(replicas, model=model, gpus=float(vllm_flavour() == "gpu") if gpus is None else gpus) as ends:
+            yield ends
+        return
+    urls: list[str | None] = [*base_urls] or [None]  # no URL: start a local server
+    with ExitStack() as stack:
+        yield [stack.enter_context(server_for(model, url)) for url in urls]
+
+
+def _run_eval_on_ray(
+    address: str | None, model: str | None, base_urls: Sequence[str], items: list[QAItem], out: Path, *, replicas: int,
+    replica_gpus: float | None, actors: int | None, concurrency: int, keep_tokens: bool, **chain_settings: Any,
+) -> list[EvalRecord]:  # fmt: skip
+    """``elicit eval --ray``: the same records, computed by a pool of Ray actors spread over the endpoints."""
+    try:
+        from elicit.evaluation.ray_batch import evaluate_on_ray, ray_cluster  # Ray only on the --ray path
+    except ModuleNotFoundError as exc:
+        raise ValueError(f"--ray needs Ray: pip install 'elicit[ray]' ({exc})") from exc
+
+    with (
+        ray_cluster(address),
+        _ray_endpoints(model, base_urls, replicas, replica_gpus) as endpoints,
+    ):
+        return evaluate_on_ray(
+            partial(served_chain, max_concurrency=concurrency, **chain_settings), items, out, endpoints=endpoints,
+            actors=actors or len(endpoints), concurrency=concurrency, keep_tokens=keep_tokens,
+        )  # fmt: skip
 
 
 def _fit_and_report(
@@ -116,18 +154,49 @@ def eval_command(
     keep_tokens: Annotated[bool, typer.Option(help="Keep token logprobs in the JSONL (large).")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the question sample and of every sampling request.")] = 0,
     model: ModelOption = None,
-    base_url: BaseUrlOption = None,
+    base_url: Annotated[
+        list[str] | None,
+        typer.Option(envvar=BASE_URL_ENV, help="A running server instead of starting vLLM; with --ray, repeatable."),
+    ] = None,
+    ray: Annotated[
+        bool, typer.Option(help="Run on Ray actors (pip install 'elicit\\[ray]'); --concurrency is then per actor.")
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="With --ray: 'auto' or 'ray://HOST:10001' to join a cluster (default: start one here)."),
+    ] = None,
+    actors: Annotated[
+        int | None, typer.Option(help="With --ray: actors, spread over the endpoints (default: one each).")
+    ] = None,
+    replicas: Annotated[int, typer.Option(help="With --ray: start this many vLLM servers as Ray actors.")] = 0,
+    replica_gpus: Annotated[
+        float | None, typer.Option(help="With --replicas: GPUs per replica (default: 1 with GPU vLLM, else 0).")
+    ] = None,
 ) -> None:
     """Evaluate a dataset: one JSONL record per question, written as it finishes (resumable)."""
+    urls = base_url or []
     try:
+        if not ray and (len(urls) > 1 or actors or replicas or ray_address):
+            raise ValueError("several --base-url, --actors, --replicas and --ray-address need --ray")
+        if replicas and urls:
+            raise ValueError("give either --base-url or --replicas, not both")
+        if ray_address and not (urls or replicas):
+            raise ValueError("with --ray-address, give --base-url URLs every node can reach, or --replicas")
         items = _items(dataset or [], data, split, limit, seed)
         head = FusionHead.load(fusion) if fusion else None
-        with server_for(model, base_url) as handle:
-            records = _run_eval(
-                handle, items, out, strategy=strategy, samples=samples, temperature=temperature,
-                max_tokens=max_tokens, concurrency=concurrency, fusion=head, keep_tokens=keep_tokens, seed=seed,
+        if ray:
+            records = _run_eval_on_ray(
+                ray_address, model, urls, items, out, replicas=replicas, replica_gpus=replica_gpus, actors=actors,
+                concurrency=concurrency, keep_tokens=keep_tokens, strategy=strategy, n_samples=samples,
+                temperature=temperature, max_tokens=max_tokens, fusion=head, seed=seed,
             )  # fmt: skip
-    except ValueError as exc:
+        else:
+            with server_for(model, urls[0] if urls else None) as handle:
+                records = _run_eval(
+                    handle, items, out, strategy=strategy, samples=samples, temperature=temperature,
+                    max_tokens=max_tokens, concurrency=concurrency, fusion=head, keep_tokens=keep_tokens, seed=seed,
+                )  # fmt: skip
+    except (ValueError, ServingError) as exc:
         raise fail(exc) from exc
     scored, leaked = scored_records(records)
     if leaked:

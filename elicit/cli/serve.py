@@ -12,7 +12,7 @@ import typer
 
 from elicit.cli.common import ModelOption, app, console, fail
 from elicit.model import embedded as models
-from elicit.model.serving import BASE_URL_ENV, ServingError, VLLMServer
+from elicit.model.serving import BASE_URL_ENV, DEFAULT_HOST, ServingError, VLLMServer, parallel_args
 
 models_app = typer.Typer(help="The embedded default model.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -45,15 +45,34 @@ def models_info() -> None:
 @app.command("serve")
 def serve_command(
     model: ModelOption = None,
-    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: a free one).")] = None,
     log: Annotated[Path | None, typer.Option(help="Server log file.")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 or the node's IP for other machines).")] = (
+        DEFAULT_HOST
+    ),
+    tensor_parallel_size: Annotated[
+        int | None, typer.Option(help="GPUs to shard the model over (vLLM --tensor-parallel-size).")
+    ] = None,
+    data_parallel_size: Annotated[
+        int | None, typer.Option(help="Engine replicas behind this one URL (vLLM --data-parallel-size).")
+    ] = None,
+    gpu_memory_utilization: Annotated[
+        float | None, typer.Option(help="Share of each GPU's memory vLLM may use (vLLM --gpu-memory-utilization).")
+    ] = None,
 ) -> None:
     """Start a vLLM server for the model and keep it running until Ctrl-C (or SIGTERM)."""
+    try:
+        extra_args = parallel_args(
+            tensor_parallel_size=tensor_parallel_size, data_parallel_size=data_parallel_size,
+            gpu_memory_utilization=gpu_memory_utilization,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise fail(exc) from exc
     # SIGTERM would otherwise end this process without stopping vLLM, whose own process group
     # outlives it; SIGINT is set explicitly because a shell starting us in the background ignores it.
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, signal.default_int_handler)
-    server = VLLMServer(model, port=port, log_path=log)
+    server = VLLMServer(model, port=port, host=host, log_path=log, extra_args=extra_args)
     try:
         handle = server.start()
     except (ServingError, models.ModelError) as exc:

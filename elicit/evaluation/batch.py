@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -140,6 +142,95 @@ def _check_compatible(existing: Sequence[EvalRecord], chain: AnswerChain, path: 
             )
 
 
+class ItemEvaluator:
+    """One question in, its JSONL record out: what every evaluation path asks of a chain.
+
+    The chain's setup is stored in every record, and a question its prompt shows as a
+    few-shot example is marked ``few_shot`` so metrics leave it out. Shared by the
+    in-process path and the Ray actors, so both write the same records.
+    """
+
+    def __init__(self, chain: AnswerChain, *, matcher: Matcher = match_any, keep_tokens: bool = False) -> None:
+        self.chain = chain
+        self.matcher = matcher
+        self.keep_tokens = keep_tokens
+        self.setup: RunSetup | None = getattr(chain, "setup", None)
+        self.prompts = getattr(chain, "prompts", None)
+
+    async def arecord(self, item: QAItem, hint_pool: Sequence[str] | None = None) -> EvalRecord:
+        """Ask the chain (with the hint strategy's wrong answers, if given) and build the record."""
+        request: dict[str, Any] = {"question": item.question}
+        if hint_pool is not None:
+            request["hint_pool"] = list(hint_pool)
+        result = await self.chain.ainvoke(request)
+        shown = self.prompts is not None and self.prompts.shows(item.question)
+        return to_record(
+            item, result, matcher=self.matcher, keep_tokens=self.keep_tokens, setup=self.setup, few_shot=shown
+        )
+
+
+@dataclass
+class Resume:
+    """Where a run stands: the records already in the file and the items still to ask."""
+
+    path: Path
+    done: dict[str, EvalRecord]
+    todo: list[QAItem]
+
+
+def resume(chain: AnswerChain, items: Sequence[QAItem], out_path: Path | str) -> Resume:
+    """Check the items, repair a torn last line, and split the items into done and to do.
+
+    A file written under another strategy or sample count is refused rather than mixed.
+    """
+    ids = [item.id for item in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError("items contain duplicate ids; every question needs its own id")
+    path = Path(out_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _drop_torn_tail(path)
+    existing = load_records(path)
+    _check_compatible(existing, chain, path)
+    done = {record.id: record for record in existing}
+    return Resume(path, done, [item for item in items if item.id not in done])
+
+
+@contextmanager
+def record_writer(state: Resume, total: int, *, progress: bool) -> Iterator[Callable[[EvalRecord], None]]:
+    """The one writer of a run: appends each record, flushed and fsynced, and advances the progress bar.
+
+    A record whose id the file already holds is skipped, so work repeated after a retry
+    (a restarted worker redoing a batch) never writes a question twice.
+    """
+    with (
+        state.path.open("a", encoding="utf-8") as sink,
+        Progress(
+            TextColumn("[bold]eval[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            disable=not progress,
+        ) as bar,
+    ):
+        task = bar.add_task("eval", total=total, completed=total - len(state.todo))
+
+        def write(record: EvalRecord) -> None:
+            if record.id in state.done:
+                return
+            sink.write(record.model_dump_json() + "\n")
+            sink.flush()
+            os.fsync(sink.fileno())
+            state.done[record.id] = record
+            bar.advance(task)
+
+        yield write
+
+
+def failed_error(errors: Sequence[object]) -> RuntimeError:
+    """The error raised after a run in which some questions failed (they were not written)."""
+    return RuntimeError(f"{len(errors)} question(s) failed and were not written (rerun to retry): {errors[0]!r}")
+
+
 async def aevaluate(
     chain: AnswerChain,
     items: Sequence[QAItem],
@@ -155,63 +246,31 @@ async def aevaluate(
     At most ``concurrency`` questions are in flight (each is itself one request with n
     samples plus one P(True) request). A question that fails (e.g. the server went away)
     is not written, so the next run retries it; the first such error is raised after
-    everything else has finished and been saved. A chain with a ``setup`` and ``prompts``
-    (a ``ConfidenceChain``) has its setup stored in every record, and a question its
-    prompt shows as a few-shot example is marked ``few_shot`` so metrics leave it out.
+    everything else has finished and been saved.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
-    ids = [item.id for item in items]
-    if len(set(ids)) != len(ids):
-        raise ValueError("items contain duplicate ids; every question needs its own id")
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    _drop_torn_tail(out_path)
-    existing = load_records(out_path)
-    _check_compatible(existing, chain, out_path)
-    done = {record.id: record for record in existing}
-    todo = [item for item in items if item.id not in done]
+    state = resume(chain, items, out_path)
     pools = distractor_pools(items) if chain.strategy == "hint" else {}
-    setup: RunSetup | None = getattr(chain, "setup", None)
-    prompts = getattr(chain, "prompts", None)
+    evaluator = ItemEvaluator(chain, matcher=matcher, keep_tokens=keep_tokens)
     semaphore = asyncio.Semaphore(concurrency)
     errors: list[BaseException] = []
 
-    with (
-        out_path.open("a", encoding="utf-8") as sink,
-        Progress(
-            TextColumn("[bold]eval[/bold]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            disable=not progress,
-        ) as bar,
-    ):
-        task = bar.add_task("eval", total=len(items), completed=len(items) - len(todo))
+    with record_writer(state, len(items), progress=progress) as write:
 
         async def one(item: QAItem) -> None:
             async with semaphore:
                 try:
-                    request: dict[str, Any] = {"question": item.question}
-                    if item.id in pools:
-                        request["hint_pool"] = pools[item.id]
-                    result = await chain.ainvoke(request)
+                    record = await evaluator.arecord(item, pools.get(item.id))
                 except Exception as exc:  # noqa: BLE001 - kept and re-raised after the others finish
                     errors.append(exc)
                     return
-            shown = prompts is not None and prompts.shows(item.question)
-            record = to_record(item, result, matcher=matcher, keep_tokens=keep_tokens, setup=setup, few_shot=shown)
-            sink.write(record.model_dump_json() + "\n")
-            sink.flush()
-            os.fsync(sink.fileno())
-            done[item.id] = record
-            bar.advance(task)
+            write(record)
 
-        await asyncio.gather(*(one(item) for item in todo))
+        await asyncio.gather(*(one(item) for item in state.todo))
     if errors:
-        failed = len(errors)
-        raise RuntimeError(f"{failed} question(s) failed and were not written (rerun to retry): {errors[0]!r}")
-    return [done[item.id] for item in items]
+        raise failed_error(errors)
+    return [state.done[item.id] for item in items]
 
 
 def records_frame(records: Sequence[EvalRecord]) -> pd.DataFrame:

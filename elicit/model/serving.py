@@ -129,6 +129,32 @@ def server_command(
     return command + list(extra_args)
 
 
+def parallel_args(
+    *,
+    tensor_parallel_size: int | None = None,
+    data_parallel_size: int | None = None,
+    gpu_memory_utilization: float | None = None,
+) -> list[str]:
+    """vLLM's flags for one large model behind one URL: shard it over GPUs, replicate it, size its memory.
+
+    ``tensor_parallel_size`` splits every layer over that many GPUs (a model too big for
+    one), ``data_parallel_size`` runs that many engine copies behind the same URL
+    (throughput), ``gpu_memory_utilization`` is the share of each GPU vLLM may take. Values
+    are checked here so a typo fails before a minute of model loading, not after.
+    """
+    args: list[str] = []
+    for flag, size in (("--tensor-parallel-size", tensor_parallel_size), ("--data-parallel-size", data_parallel_size)):
+        if size is not None:
+            if size < 1:
+                raise ValueError(f"{flag} must be >= 1, got {size}")
+            args += [flag, str(size)]
+    if gpu_memory_utilization is not None:
+        if not 0.0 < gpu_memory_utilization <= 1.0:
+            raise ValueError(f"--gpu-memory-utilization must be in (0, 1], got {gpu_memory_utilization}")
+        args += ["--gpu-memory-utilization", str(gpu_memory_utilization)]
+    return args
+
+
 def log_tail(path: Path, lines: int = 30) -> str:
     """The last lines of a log file, for error messages."""
     try:

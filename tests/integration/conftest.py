@@ -60,3 +60,15 @@ def server_log() -> Path:
 @pytest.fixture(scope="session")
 def llm(server: ServerHandle):
     return chat_model(server, top_logprobs=5)
+
+
+@pytest.fixture(scope="session")
+def ray_local() -> Iterator[None]:
+    """A local Ray cluster (2 CPUs) for the ``--ray`` tests, started once and stopped at the end."""
+    import ray  # only test runs that include a Ray test start (and pay for) a cluster
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()

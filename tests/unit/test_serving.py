@@ -77,3 +77,40 @@ def test_interrupted_start_stops_the_process(monkeypatch, tmp_path):
     assert server.process is None
     with pytest.raises(ProcessLookupError):
         os.killpg(started[0], 0)
+
+
+def test_gpu_command_passes_vllm_parallelism_through(tmp_path):
+    extra = serving.parallel_args(tensor_parallel_size=4, data_parallel_size=2, gpu_memory_utilization=0.85)
+    command = serving.server_command(ModelRef(tmp_path, "m"), 8000, host="0.0.0.0", flavour="gpu", extra_args=extra)
+    joined = " ".join(command)
+    for flag in (
+        "--tensor-parallel-size 4",
+        "--data-parallel-size 2",
+        "--gpu-memory-utilization 0.85",
+        "--host 0.0.0.0",
+    ):
+        assert flag in joined
+    assert serving.parallel_args() == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"tensor_parallel_size": 0}, "--tensor-parallel-size must be >= 1, got 0"),
+        ({"data_parallel_size": -1}, "--data-parallel-size must be >= 1, got -1"),
+        ({"gpu_memory_utilization": 1.5}, r"--gpu-memory-utilization must be in \(0, 1\], got 1.5"),
+    ],
+)
+def test_bad_parallelism_is_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        serving.parallel_args(**kwargs)
+
+
+def test_serve_refuses_bad_parallelism_before_starting():
+    from typer.testing import CliRunner
+
+    from elicit.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--tensor-parallel-size", "0"])
+    assert result.exit_code == 2
+    assert "--tensor-parallel-size must be >= 1" in result.output
