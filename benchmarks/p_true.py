@@ -62,7 +62,7 @@ def main() -> None:
           f"accuracy {correct.mean():.1%}")  # fmt: skip
     for name, values in scores.items():
         interval = bootstrap_intervals(values, correct, metrics=("auroc",), seed=args.seed, strata=strata)["auroc"]
-        print(f"P(True) {name:9s} AUROC {auroc(values, correct):.3f} {format_interval(interval)}")
+        print(f"P(True) {name:9s} AUROC {format_interval(auroc(values, correct), interval)}")
     difference = paired_bootstrap_difference(
         scores[f"{SHOTS}-shot"], scores["zero-shot"], correct, metric="auroc", seed=args.seed, strata=strata
     )
