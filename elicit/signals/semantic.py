@@ -100,11 +100,18 @@ def _clusters(samples: Sequence[Sample], meanings: _Meanings) -> list[list[int]]
     return clusters + [[i] for i in range(len(samples)) if i not in answered]
 
 
+WEIGHT_STEP = 1e-3
+"""Sequence weights are rounded to this step (and kept at least one step): a CPU server's
+log-probabilities vary in their last digits with the batch a request ran in, and the order
+of two near-equal entropies should not hinge on those digits."""
+
+
 def _sequence_weights(samples: Sequence[Sample]) -> NDArray[np.float64]:
     """Each sample's length-normalized probability when every sample has tokens, else 1 each."""
     if any(not s.tokens for s in samples):
         return np.ones(len(samples))
-    return np.array([math.exp(float(np.mean([t.logprob for t in s.tokens or []]))) for s in samples])
+    weights = np.array([math.exp(float(np.mean([t.logprob for t in s.tokens or []]))) for s in samples])
+    return np.maximum(np.round(weights / WEIGHT_STEP) * WEIGHT_STEP, WEIGHT_STEP)
 
 
 def _mean_off_diagonal(matrix: NDArray[np.float64]) -> float:
