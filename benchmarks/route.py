@@ -65,7 +65,7 @@ def measure(handle: ServerHandle, cache: Path) -> None:
     generation = mean_seconds(chain.invoke, fresh[2 : 2 + N_GENERATIONS])
     rows = {"MiniLM + Thrust": mean_seconds(decision(minilm, minilm_thrust.score), fresh[-N_DECISIONS:])}
     questions = fresh[2 + N_GENERATIONS : 2 + N_GENERATIONS + N_DECISIONS]
-    rows["hidden states (encode only)"] = mean_seconds(hidden.encode, questions)
+    rows["hidden states (encode only)"] = mean_seconds(lambda q: hidden.encode([q]), questions)
     vector = hidden.encode(questions[:1])  # cached now: each scorer's own cost
     for name, scorer in scorers.items():
         rows[f"  + {name} score"] = mean_seconds(lambda _q, s=scorer: s.score(vector), questions)

@@ -188,18 +188,19 @@ class NearestCorrectScorer:
         self.k = k
         self.points: Matrix | None = None
         self.correct: NDArray[np.bool_] | None = None
+        self.index: NearestNeighbors | None = None
 
     def fit(self, embeddings: ArrayLike, correct: ArrayLike) -> NearestCorrectScorer:
         self.points = as_matrix(embeddings, "embeddings")
         self.correct = as_labels(correct, self.points.shape[0])
+        # Built once: a router scores one question at a time.
+        self.index = NearestNeighbors(n_neighbors=min(self.k, len(self.points))).fit(self.points)
         return self
 
     def score(self, embeddings: ArrayLike) -> NDArray[np.float64]:
-        if self.points is None or self.correct is None:
+        if self.points is None or self.correct is None or self.index is None:
             raise RuntimeError("NearestCorrectScorer is not fitted: call fit() or load it first")
-        q = check_queries(embeddings, self.points.shape[1])
-        index = NearestNeighbors(n_neighbors=min(self.k, len(self.points))).fit(self.points)
-        _, neighbours = index.kneighbors(q)
+        _, neighbours = self.index.kneighbors(check_queries(embeddings, self.points.shape[1]))
         return self.correct[neighbours].mean(axis=1)
 
     def state(self) -> dict[str, Any]:

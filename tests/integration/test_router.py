@@ -43,9 +43,11 @@ def test_hidden_states_match_a_direct_transformers_pass_and_come_back_from_the_c
         with torch.no_grad():
             states = model(**tokenizer(text, return_tensors="pt"), output_hidden_states=True).hidden_states
         for layer in (0, 15, 30):
-            np.testing.assert_allclose(vectors[(layer, "first")][i], states[layer][0, 0].numpy(), atol=1e-4)
-            np.testing.assert_allclose(vectors[(layer, "last")][i], states[layer][0, -1].numpy(), atol=1e-4)
-            np.testing.assert_allclose(vectors[(layer, "mean")][i], states[layer][0].mean(0).numpy(), atol=1e-4)
+            expected = {"first": states[layer][0, 0], "last": states[layer][0, -1], "mean": states[layer][0].mean(0)}
+            for pooling, vector in expected.items():
+                # Padded batches and a pass stopped early differ only by float rounding.
+                scale = float(vector.abs().max())
+                np.testing.assert_allclose(vectors[(layer, pooling)][i], vector.numpy(), rtol=0, atol=1e-4 * scale)
     cached = HiddenStateEmbeddings(layer=-1, pooling="last", cache_path=hidden_states.cache.path)
     assert cached.layer == 30 and cached.embed_query(texts[1]) == pytest.approx(vectors[(30, "last")][1].tolist())
     with pytest.raises(ValueError, match="layer must be in"):
@@ -54,6 +56,8 @@ def test_hidden_states_match_a_direct_transformers_pass_and_come_back_from_the_c
         HiddenStateEmbeddings(pooling="max", cache_path=hidden_states.cache.path)
     with pytest.raises(ValueError, match="non-empty strings"):
         hidden_states.encode(["  "])
+    with pytest.raises(ValueError, match="not one string"):
+        hidden_states.encode(texts[0])
 
 
 def test_policies_fitted_on_real_answers_route_new_questions(chain, retriever, hidden_states, tmp_path):
