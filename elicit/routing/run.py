@@ -18,6 +18,7 @@ import numpy as np
 from langchain_core.retrievers import BaseRetriever
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
+from scipy.stats import rankdata
 
 from elicit.calibration.metrics import auroc
 from elicit.calibration.stats import bootstrap_intervals
@@ -115,6 +116,12 @@ def _check_settings(out_dir: Path, settings: Mapping[str, Any]) -> None:
             raise RecordsFileError(f"{out_dir} holds records made with other settings ({details}): use another --out")
     out_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(dict(settings), indent=2), encoding="utf-8")
+
+
+def _as_unit(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Scores mapped into [0, 1] by rank: AUROC depends only on their order, and the project's
+    AUROC and its bootstrap are written for confidences in [0, 1]."""
+    return rankdata(scores) / len(scores)
 
 
 def _correct(records: Sequence[EvalRecord]) -> NDArray[np.float64]:
@@ -247,7 +254,7 @@ async def arun_route_eval(
     )
     policy_set.save(out / "policies.json")
     dev_scores = {name: s.score(dev_vectors[(best.layer, best.pooling)]) for name, s in policy_set.scorers.items()}
-    dev_auroc = {name: auroc(values, dev_correct) for name, values in dev_scores.items()}
+    dev_auroc = {name: auroc(_as_unit(values), dev_correct) for name, values in dev_scores.items()}
     designated = max(PRE_GENERATION, key=lambda name: dev_auroc[name] or 0.0)
 
     x_eval = encoder.encode(questions["eval"])
@@ -263,8 +270,10 @@ async def arun_route_eval(
     )
     scores["confidence"] = np.array([confidence_rank(record.confidence) for record in plain])
     curves, tables = compare_policies(without, with_, scores, seed=seed)
-    intervals = {name: bootstrap_intervals(values, without, metrics=("auroc",), seed=seed)["auroc"]
-                 for name, values in scores.items()}  # fmt: skip
+    intervals = {
+        name: bootstrap_intervals(_as_unit(values), without, metrics=("auroc",), seed=seed)["auroc"]
+        for name, values in scores.items()
+    }
     with_gold = [item for item in eval_items if item.metadata.get("passage_id")]
     result = RouteEvalResult(
         settings=dict(settings),
@@ -287,7 +296,9 @@ async def arun_route_eval(
         curves=curves,
         oracle_share=oracle_share(curves),
         budgets=tables,
-        auroc_no_retrieval_correct={name: (auroc(values, without), intervals[name]) for name, values in scores.items()},
+        auroc_no_retrieval_correct={
+            name: (auroc(_as_unit(values), without), intervals[name]) for name, values in scores.items()
+        },
         by_dataset=_by_dataset(eval_items, without, with_),
     )
     (out / "route-eval.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
