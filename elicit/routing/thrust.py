@@ -200,7 +200,8 @@ class NearestCorrectScorer:
     def score(self, embeddings: ArrayLike) -> NDArray[np.float64]:
         if self.points is None or self.correct is None or self.index is None:
             raise RuntimeError("NearestCorrectScorer is not fitted: call fit() or load it first")
-        _, neighbours = self.index.kneighbors(check_queries(embeddings, self.points.shape[1]))
+        with threadpool_limits(1):  # one query against a few hundred points: threads cost 30x the search
+            _, neighbours = self.index.kneighbors(check_queries(embeddings, self.points.shape[1]))
         return self.correct[neighbours].mean(axis=1)
 
     def state(self) -> dict[str, Any]:
