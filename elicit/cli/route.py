@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from elicit.calibration.stats import format_interval
 from elicit.chains import ConfidenceChain
 from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, pct, server_for
 from elicit.datasets import BUILTIN_DATASETS, build_corpus, load_jsonl
@@ -15,83 +16,66 @@ from elicit.elicitation.prompts import STRATEGIES
 from elicit.model.client import chat_model
 from elicit.model.embedded import cache_dir
 from elicit.model.embeddings import MiniLMEmbeddings
+from elicit.model.hidden_states import HiddenStateEmbeddings
 from elicit.model.loop import run_sync
-from elicit.routing.evaluate import (
-    DEFAULT_MIX,
-    THRUST_FITS,
-    RouteEvalResult,
-    arun_route_eval,
-    jsonl_items,
-    mixed_items,
-    parse_mix,
-)
+from elicit.routing.figures import plot_curves
+from elicit.routing.mix import DEFAULT_MIX, jsonl_items, mixed_items, parse_mix
+from elicit.routing.policies import BUILT_IN, PolicySet
 from elicit.routing.retrieval import BM25PassageRetriever
 from elicit.routing.router import RetrievalRouter
-from elicit.routing.thrust import ThrustScorer
+from elicit.routing.run import RouteEvalResult, arun_route_eval
 
 
-def _budget_table(result: RouteEvalResult) -> Table:
-    table = Table(title=f"accuracy at a retrieval budget of {result.budget:.0%} ({result.n_eval} held-out questions)")
-    for column in ("policy", "retrieval rate", "accuracy", "vs random"):
+def _budget_table(result: RouteEvalResult, budget: str) -> Table:
+    table = Table(
+        title=f"retrieval budget {float(budget):.0%} ({result.n_eval} held-out questions, 95% bootstrap intervals)"
+    )
+    for column in ("policy", "accuracy", "vs random (paired)", "oracle share", "generation calls"):
         table.add_column(column, justify="left" if column == "policy" else "right")
-    for row in result.budget_rows:
-        shift = row.get("vs_random")
+    for row in result.budgets[budget]:
+        shift = "" if row.vs_random is None else format_interval(100 * row.vs_random, _pct(row.vs_random_interval), 1)
+        share = result.oracle_share.get(row.policy)
         table.add_row(
-            row["policy"], pct(row["rate"]), pct(row["accuracy"]), "" if shift is None else f"{100 * shift:+.1f}"
+            row.policy + (" *" if row.policy == result.designated else ""),
+            format_interval(100 * row.accuracy, _pct(row.interval), 1),
+            shift,
+            "" if share is None else f"{share:+.2f}",
+            str(row.generation_calls),
         )
     return table
 
 
-def _curve_table(result: RouteEvalResult) -> Table:
-    table = Table(title="accuracy (%) by retrieval rate")
-    table.add_column("rate", justify="right")
-    for name in result.curves:
-        table.add_column(name, justify="right")
-    for position, rate in enumerate(result.rates):
-        table.add_row(f"{rate:.0%}", *(f"{100 * values[position]:.1f}" for values in result.curves.values()))
-    table.add_row("mean", *(f"{100 * result.curve_means[name]:.1f}" for name in result.curves), style="bold")
-    return table
-
-
-def _popularity_table(result: RouteEvalResult) -> Table:
-    table = Table(title="by popularity quartile (1 = long tail)")
-    for column in ("quartile", "n", "popularity", "acc. without", "acc. with", "mean confidence", "mean thrust"):
-        table.add_column(column, justify="right")
-    for row in result.popularity:
-        table.add_row(
-            str(row["quartile"]), str(row["n"]), f"{row['popularity_min']:,.0f}-{row['popularity_max']:,.0f}",
-            pct(row["accuracy_no_retrieval"]), pct(row["accuracy_retrieval"]),
-            pct(row["mean_confidence"]), f"{row['mean_thrust']:.3g}",
-        )  # fmt: skip
-    return table
+def _pct(interval: tuple[float, float] | None) -> tuple[float, float] | None:
+    return None if interval is None else (100 * interval[0], 100 * interval[1])
 
 
 def _print_result(result: RouteEvalResult, out: Path) -> None:
-    train = "" if result.train_accuracy is None else f", train accuracy {pct(result.train_accuracy)}"
     console.print(
         f"{result.n_eval} held-out questions: accuracy {pct(result.accuracy_no_retrieval)} without retrieval, "
         f"{pct(result.accuracy_retrieval)} with it (fixes {result.retrieval_fixes}, breaks {result.retrieval_breaks}); "
-        f"gold passage in top k: {pct(result.gold_passage_recall)}; Thrust fit {result.thrust_fit} "
-        f"on {result.n_train} train questions{train}"
+        f"gold passage in top k: {pct(result.gold_passage_recall)}. Policies fitted on {result.n_train} train "
+        f"questions "
+        f"({pct(result.train_accuracy)} correct); layer and policy chosen on {result.n_dev} dev questions "
+        f"({pct(result.dev_accuracy)} correct); seed {result.seed}."
     )
-    console.print(_budget_table(result))
-    console.print(_curve_table(result))
-    aurocs = ", ".join(
-        f"{name} {'-' if v is None else f'{v:.3f}'}" for name, v in result.auroc_no_retrieval_correct.items()
+    best = max((row for row in result.sweep if row.dev_auroc is not None), key=lambda row: row.dev_auroc or 0.0)
+    console.print(f"representation: {result.representation} (probe dev AUROC {best.dev_auroc:.3f})")
+    console.print(
+        "dev AUROC of each pre-generation policy: "
+        + ", ".join(f"{name} {'-' if v is None else f'{v:.3f}'}" for name, v in result.dev_auroc.items())
+        + f"; designated (*): {result.designated}"
     )
-    console.print(f"AUROC for 'answered correctly without retrieval': {aurocs}")
-    if result.popularity:
-        console.print(_popularity_table(result))
+    for budget in result.budgets:
+        console.print(_budget_table(result, budget))
+    aurocs = ", ".join(f"{name} {format_interval(v, i)}" for name, (v, i) in result.auroc_no_retrieval_correct.items())
+    console.print(f"AUROC for 'answered correctly without retrieval' (held out): {aurocs}")
     by_set = "; ".join(
         f"{row['dataset']} (n={row['n']}): {pct(row['accuracy_no_retrieval'])} -> {pct(row['accuracy_retrieval'])}"
         for row in result.by_dataset
     )
     console.print(f"by dataset, without -> with retrieval: {by_set}")
     console.print(
-        f"Thrust threshold for a {result.budget:.0%} budget on these questions: {result.thrust_threshold_at_budget:.6g}"
-    )
-    console.print(
-        f"results: {out / 'route-eval.json'}, plot: {out / 'route-eval.png'}, Thrust model: {out / 'thrust.json'}"
+        f"results: {out / 'route-eval.json'}, figure: {out / 'route-eval.png'}, policies: {out / 'policies.json'}"
     )
 
 
@@ -101,61 +85,67 @@ def route_eval(
         list[str] | None,
         typer.Option(
             help=f"Built-in set, optionally weighted as name=weight ({', '.join(BUILTIN_DATASETS)}). "
-            "Default: cities=3 and capitals=1."
+            "Default: cities=4, capitals, currencies, continents, arithmetic."
         ),
     ] = None,  # fmt: skip
     data: Annotated[Path | None, typer.Option(help="A JSONL file of {question, answer(s)} instead.")] = None,
-    split: Annotated[str, typer.Option(help="Held-out split: dev or test.")] = "dev",
-    train_size: Annotated[int, typer.Option(help="Train questions Thrust is fitted on.")] = 150,
-    eval_size: Annotated[int, typer.Option(help="Held-out questions the policies are compared on.")] = 150,
-    thrust_fit: Annotated[
-        str,
-        typer.Option(
-            help=f"One of {', '.join(THRUST_FITS)}. labeled: answer the train questions first and "
-            "cluster right and wrong apart; unlabeled: cluster the questions as they are (no train pass)."
-        ),
-    ] = "labeled",  # fmt: skip
+    split: Annotated[str, typer.Option(help="Held-out split the policies are reported on.")] = "test",
+    train_size: Annotated[int, typer.Option(help="Train questions the policies are fitted on.")] = 200,
+    dev_size: Annotated[
+        int, typer.Option(help="Dev questions the layer and the designated policy are chosen on.")
+    ] = 100,
+    eval_size: Annotated[int, typer.Option(help="Held-out questions the policies are compared on.")] = 600,
     strategy: Annotated[str, typer.Option(help=f"One of {', '.join(STRATEGIES)}.")] = "vanilla",
-    samples: Annotated[int, typer.Option(help="Samples per question.")] = 3,
+    samples: Annotated[int, typer.Option(help="Samples per question.")] = 1,
     temperature: float = 0.7,
-    max_tokens: int = 32,
+    max_tokens: int = 16,
+    p_true: Annotated[bool, typer.Option(help="Ask the self-evaluation P(True) request too.")] = False,
     k: Annotated[int, typer.Option(help="Passages given to a retrieved question.")] = 2,
-    budget: Annotated[float, typer.Option(help="Retrieval rate of the comparison table.")] = 0.3,
-    concurrency: Annotated[int, typer.Option(help="Questions in flight at once.")] = 4,
+    concurrency: Annotated[int, typer.Option(help="Questions in flight at once.")] = 16,
     seed: int = 0,
-    out: Annotated[Path, typer.Option(help="Folder for records (resumed), results and plot.")] = Path(
+    out: Annotated[Path, typer.Option(help="Folder for records (resumed), results and figure.")] = Path(
         "runs/route-eval"
     ),
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
 ) -> None:
-    """Compare never / always / random / confidence / Thrust / oracle retrieval routing at equal retrieval rates."""
+    """Compare routing policies (never, always, random, Thrust and its labelled variants, the P(IK) probe,
+    the learned router, confidence, oracle) at equal retrieval budgets, with bootstrap intervals."""
     try:
-        if split == "train":
-            raise ValueError("split must be a held-out split (dev or test): Thrust is fitted on train")
+        if split not in ("dev", "test"):
+            raise ValueError(f"split must be dev or test (train fits the policies), got {split!r}")
+        if split == "dev":
+            raise ValueError("split dev chooses the layer and the designated policy: report on test")
         if data is not None:
             items = load_jsonl(data)
-            train_items = jsonl_items(items, "train", train_size, seed)
-            eval_items = jsonl_items(items, split, eval_size, seed)
+            train_items, dev_items, eval_items = (
+                jsonl_items(items, name, size, seed)
+                for name, size in (("train", train_size), ("dev", dev_size), (split, eval_size))
+            )
         else:
             weights = parse_mix(dataset) if dataset else DEFAULT_MIX
-            train_items = mixed_items(weights, "train", train_size, seed)
-            eval_items = mixed_items(weights, split, eval_size, seed)
+            train_items, dev_items, eval_items = (
+                mixed_items(weights, name, size, seed)
+                for name, size in (("train", train_size), ("dev", dev_size), (split, eval_size))
+            )
         console.print("[dim]indexing the passage corpus (BM25)...[/dim]")
         retriever = BM25PassageRetriever.from_passages(build_corpus(), k=k)
+        hidden_states = HiddenStateEmbeddings(model)
         with server_for(model, base_url) as handle:
             chain = ConfidenceChain(
                 chat_model(handle), strategy=strategy, n_samples=samples, temperature=temperature,
-                max_tokens=max_tokens, max_concurrency=concurrency,
+                max_tokens=max_tokens, max_concurrency=concurrency, p_true=p_true,
             )  # fmt: skip
-            settings = {"model": handle.model_name, "temperature": temperature, "max_tokens": max_tokens}
+            settings = {"model": handle.model_name, "temperature": temperature, "max_tokens": max_tokens,
+                        "p_true": p_true}  # fmt: skip
             result = run_sync(
                 arun_route_eval(
-                    chain, retriever, MiniLMEmbeddings(), train_items, eval_items, out, settings=settings, k=k,
-                    budget=budget, thrust_fit=thrust_fit, concurrency=concurrency,  # type: ignore[arg-type]
-                    embedding_cache=cache_dir() / "embeddings", seed=seed, announce=console.print,
+                    chain, retriever, hidden_states, MiniLMEmbeddings(), train_items, dev_items, eval_items, out,
+                    settings=settings, k=k, concurrency=concurrency, embedding_cache=cache_dir() / "embeddings",
+                    seed=seed, announce=console.print,
                 )
             )  # fmt: skip
+        plot_curves(result, out / "route-eval.png")
     except (ValueError, RuntimeError) as exc:  # RuntimeError: questions that failed; a rerun retries them
         raise fail(exc) from exc
     _print_result(result, out)
@@ -164,28 +154,34 @@ def route_eval(
 @app.command("route")
 def route(
     question: Annotated[str, typer.Argument(help="The question to answer.")],
-    thrust: Annotated[Path, typer.Option(help="A Thrust model (thrust.json written by route-eval).")],
-    threshold: Annotated[float, typer.Option(help="Retrieve when the question's Thrust score is below this.")],
+    policy: Annotated[str, typer.Option(help=f"{', '.join(BUILT_IN)} or a policy of --policies.")] = "nearest_correct",
+    policies: Annotated[
+        Path | None, typer.Option(help="Fitted policies (policies.json written by route-eval).")
+    ] = None,
+    threshold: Annotated[float | None, typer.Option(help="Retrieve when the question's score is below this.")] = None,
     samples: Annotated[int, typer.Option(help="Samples per question.")] = 5,
     k: Annotated[int, typer.Option(help="Passages given when retrieving.")] = 2,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
 ) -> None:
-    """Answer a question, retrieving passages first only when Thrust says the model does not know it."""
+    """Answer a question, retrieving passages first only when the routing policy says the model does not know it."""
     try:
-        embeddings = MiniLMEmbeddings()
-        scorer = ThrustScorer.load(thrust, embedding_model=embeddings.model_name)
+        fitted = {}
+        if policies is not None:
+            policy_set = PolicySet.load(policies)
+            details = policy_set.details
+            encoder = HiddenStateEmbeddings(model, layer=details["layer"], pooling=details["pooling"])
+            fitted = policy_set.policies(encoder)
         retriever = BM25PassageRetriever.from_passages(build_corpus(), k=k)
         with server_for(model, base_url) as handle:
             chain = ConfidenceChain(chat_model(handle), n_samples=samples)
-            router = RetrievalRouter(
-                chain, retriever, signal="thrust", scorer=scorer, embeddings=embeddings, thrust_threshold=threshold, k=k
-            )
+            router = RetrievalRouter(chain, retriever, policy, policies=fitted, threshold=threshold, k=k)
             result = router.invoke(question)
     except ValueError as exc:
         raise fail(exc) from exc
     decision = "retrieved" if result.retrieved else "answered from memory"
-    console.print(f"Thrust {result.thrust_score:.6g} vs threshold {threshold:.6g}: {decision}")
+    score = "" if result.score is None else f"score {result.score:.6g} vs threshold {threshold}: "
+    console.print(f"{result.policy}: {score}{decision}")
     for passage in result.passages:
         console.print(f"  [dim][{passage.id}] {passage.text}[/dim]")
     console.print(f"answer: {result.answer!r}   confidence: {pct(result.final.confidence)}")

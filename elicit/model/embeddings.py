@@ -35,11 +35,11 @@ class TextEncoder(Protocol):
 
 
 SMALL_BATCH = 64
-"""Batches up to this size are encoded on one thread (see ``_threads``)."""
+"""Batches up to this size are encoded on one thread (see ``torch_threads``)."""
 
 
 @contextmanager
-def _threads(count: int | None) -> Iterator[None]:
+def torch_threads(count: int | None) -> Iterator[None]:
     """Run torch on ``count`` threads inside the block (None: unchanged).
 
     The few answers of one question take milliseconds on one thread but seconds on two when
@@ -90,7 +90,7 @@ class MiniLMEmbeddings(Embeddings):
         if not texts:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         model = _load_model()
-        with _threads(1 if len(texts) <= SMALL_BATCH else None):
+        with torch_threads(1 if len(texts) <= SMALL_BATCH else None):
             vectors = model.encode(
                 texts,
                 batch_size=self.batch_size,

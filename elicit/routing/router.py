@@ -1,16 +1,15 @@
 """``RetrievalRouter``: retrieve passages only for the questions the model is unsure about.
 
 Retrieval costs a second, longer prompt and can distract a model from an answer it already
-knew; skipping it for questions the model knows saves both. Two routing signals decide:
+knew; skipping it for questions the model knows saves both. The router takes any routing
+policy, by name or as an object:
 
-* **Thrust** (Zhao et al. 2023) scores the question's embedding against clusters of known
-  questions. It needs no generation, so a question Thrust trusts is answered in ONE pass
-  and an untrusted one goes straight to the retrieval-augmented pass.
-* **Confidence** is the chain's own confidence in a first, retrieval-free answer; a low one
+* ``never`` / ``always``: the two endpoints;
+* a pre-generation policy (``random``, Thrust and its labelled variants, the P(IK) probe, the
+  learned combination; see ``elicit.routing.policies``) scores the question before any
+  generation, so each question is answered in ONE pass, with or without passages;
+* ``confidence`` is the chain's own confidence in a first, retrieval-free answer; a low one
   triggers a second pass with passages. It sees the actual answer, but always pays a pass.
-
-"both" retrieves when either signal is below its threshold (Thrust is checked first, so a
-question Thrust already sends to retrieval skips the first pass too).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import asyncio
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import numpy as np
 from langchain_core.retrievers import BaseRetriever
@@ -28,21 +27,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from elicit.chains.base import AsyncRunnable
 from elicit.chains.confidence import ConfidenceChain, QuestionInput, question_text
-from elicit.routing.thrust import ThrustScorer, threshold_for_budget
+from elicit.routing.policies import BUILT_IN, QuestionPolicy, RandomPolicy
+from elicit.routing.thrust import threshold_for_budget
 from elicit.types import Elicitation
-
-RoutingSignal = Literal["thrust", "confidence", "both"]
-ROUTING_SIGNALS: tuple[str, ...] = ("thrust", "confidence", "both")
 
 MISSING_CONFIDENCE = -1.0
 """Rank value of a missing confidence (no answer could be parsed): below every real
 confidence, so such a question is the first to be retrieved for."""
-
-
-class QueryEmbeddings(Protocol):
-    """The part of LangChain's ``Embeddings`` the router uses (``MiniLMEmbeddings`` is one)."""
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 
 
 class RetrievedPassage(BaseModel):
@@ -60,8 +51,9 @@ class RoutedAnswer(BaseModel):
     """The routed answer to one question, and why it was (not) retrieved for.
 
     ``final`` is the answer to trust (with its own confidence, computed with the passages
-    when ``retrieved``). ``no_retrieval`` is the retrieval-free answer whenever one was made
-    (always for confidence routing; never for a question Thrust sent straight to retrieval).
+    when ``retrieved``). ``score`` is the policy's value for the question (the first
+    answer's confidence for ``confidence`` routing, None for ``never``/``always``);
+    ``no_retrieval`` is the retrieval-free answer whenever one was made.
     ``passages`` are in prompt order: the most relevant one is LAST.
     """
 
@@ -70,11 +62,9 @@ class RoutedAnswer(BaseModel):
     question: str
     final: Elicitation
     retrieved: bool
-    signal: RoutingSignal
-    thrust_score: float | None = None
-    thrust_threshold: float | None = None
-    confidence: float | None = None
-    confidence_threshold: float | None = None
+    policy: str
+    score: float | None = None
+    threshold: float | None = None
     passages: list[RetrievedPassage] = Field(default_factory=list)
     no_retrieval: Elicitation | None = None
     timings: dict[str, float] = Field(default_factory=dict)
@@ -119,137 +109,105 @@ def confidence_rank(confidence: float | None) -> float:
     return MISSING_CONFIDENCE if confidence is None else confidence
 
 
-def _below(value: float | None, threshold: float | None) -> bool:
-    """True when ``value`` is strictly below ``threshold``; both must be set by then."""
-    if value is None or threshold is None:
-        raise ValueError("a routing signal or its threshold is missing")
-    return value < threshold
-
-
 class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
-    """Answer with a ``ConfidenceChain``, adding retrieved passages only when a signal is low.
+    """Answer with a ``ConfidenceChain``, adding retrieved passages only when the policy's score is low.
 
-    A question is retrieved for when its signal is strictly below the threshold (the
-    convention of :func:`elicit.routing.thrust.threshold_for_budget`). Thresholds are set directly
-    or fitted for a retrieval budget with :meth:`fit_threshold`. The retrieval-augmented
-    answer goes through the same chain, so it carries its own confidence.
+    ``policy`` is a name (``never``, ``always``, ``random``, ``confidence``, or a key of
+    ``policies``, e.g. ``PolicySet.load(path).policies(encoder)``) or a policy object with
+    ``name`` and ``scores(questions)``. A question is retrieved for when its score is strictly
+    below ``threshold`` (the convention of :func:`elicit.routing.thrust.threshold_for_budget`);
+    set it directly or for a retrieval budget with :meth:`fit_threshold`.
     """
 
     def __init__(
         self,
         chain: ConfidenceChain,
         retriever: BaseRetriever,
+        policy: str | QuestionPolicy = "confidence",
         *,
-        signal: RoutingSignal = "thrust",
-        scorer: ThrustScorer | None = None,
-        embeddings: QueryEmbeddings | None = None,
-        thrust_threshold: float | None = None,
-        confidence_threshold: float | None = None,
+        policies: Mapping[str, QuestionPolicy] | None = None,
+        threshold: float | None = None,
         k: int = 2,
+        seed: int = 0,
     ) -> None:
-        if signal not in ROUTING_SIGNALS:
-            raise ValueError(f"signal must be one of {', '.join(ROUTING_SIGNALS)}; got {signal!r}")
-        if signal in ("thrust", "both"):
-            if scorer is None:
-                raise ValueError(f"signal {signal!r} needs scorer: a fitted ThrustScorer")
-            if embeddings is None:
-                raise ValueError(f"signal {signal!r} needs embeddings to embed the question for the ThrustScorer")
-            if scorer.centroids is None:
-                raise ValueError("scorer is not fitted: call ThrustScorer.fit() or ThrustScorer.load() first")
         if k < 1:
             raise ValueError(f"k (passages per retrieved question) must be >= 1, got {k}")
-        for name, value in (("thrust_threshold", thrust_threshold), ("confidence_threshold", confidence_threshold)):
-            if value is not None and math.isnan(value):
-                raise ValueError(f"{name} must be a number, got NaN")
+        if threshold is not None and math.isnan(threshold):
+            raise ValueError("threshold must be a number, got NaN")
+        self.question_policy: QuestionPolicy | None = None
+        self.name: str
+        if not isinstance(policy, str):
+            self.question_policy, self.name = policy, policy.name
+        elif policy == "random":
+            self.question_policy, self.name = RandomPolicy(seed), policy
+        elif policy in BUILT_IN:
+            self.name = policy
+        elif policies is not None and policy in policies:
+            self.question_policy, self.name = policies[policy], policy
+        else:
+            known = [*BUILT_IN, *(policies or {})]
+            raise ValueError(f"unknown policy {policy!r}; known: {', '.join(known)} (fitted ones come in policies=)")
         self.chain = chain
         self.retriever = retriever
-        self.signal: RoutingSignal = signal
-        self.scorer = scorer
-        self.embeddings = embeddings
-        self.thrust_threshold = thrust_threshold
-        self.confidence_threshold = confidence_threshold
+        self.threshold = threshold
         self.k = k
         self.max_concurrency = chain.max_concurrency
 
     @property
-    def uses_thrust(self) -> bool:
-        return self.signal in ("thrust", "both")
+    def needs_threshold(self) -> bool:
+        return self.name not in ("never", "always")
 
-    @property
-    def uses_confidence(self) -> bool:
-        return self.signal in ("confidence", "both")
+    # -- scores and thresholds --------------------------------------------------------------
 
-    # -- signals and thresholds -------------------------------------------------------------
-
-    def thrust_scores(self, questions: Sequence[str]) -> np.ndarray:
-        """Thrust score of each question (embedding + a few dot products; no generation)."""
-        if self.scorer is None or self.embeddings is None:
-            raise ValueError(f"signal {self.signal!r} has no Thrust scorer; build the router with signal 'thrust'")
-        return self.scorer.score(np.asarray(self.embeddings.embed_documents(list(questions)), dtype=np.float64))
+    def scores(self, questions: Sequence[str]) -> np.ndarray:
+        """The pre-generation policy's score of each question (no generation)."""
+        if self.question_policy is None:
+            raise ValueError(f"policy {self.name!r} has no pre-generation scores")
+        return np.asarray(self.question_policy.scores(list(questions)), dtype=np.float64)
 
     def fit_threshold(
-        self,
-        questions_or_scores: Sequence[str] | Sequence[float | None] | np.ndarray,
-        budget: float,
-        *,
-        signal: Literal["thrust", "confidence"] | None = None,
+        self, questions_or_scores: Sequence[str] | Sequence[float | None] | np.ndarray, budget: float
     ) -> float:
         """Set the threshold so that at most ``budget`` (a fraction in [0, 1]) of these
         calibration questions would be retrieved for, and return it.
 
-        Give questions (their signal is computed: Thrust costs an embedding each, confidence
-        costs a full pass of the chain each) or precomputed signal values (a None confidence
-        counts as ``MISSING_CONFIDENCE``). Held-out questions give an honest threshold;
-        the questions Thrust was fitted on score higher than new ones would. With signal
-        "both", name which threshold to fit; the two thresholds together can retrieve for up
-        to the sum of their budgets.
+        Give questions (their score is computed: a pre-generation policy costs no generation,
+        confidence costs a full pass of the chain each) or precomputed scores (a None
+        confidence counts as ``MISSING_CONFIDENCE``). Held-out questions give an honest
+        threshold; the questions a policy was fitted on score higher than new ones would.
         """
         if not 0.0 <= budget <= 1.0:
             raise ValueError(f"budget must be a number in [0, 1], got {budget!r}")
-        target = signal or self.signal
-        if target == "both" or target not in ROUTING_SIGNALS:
-            raise ValueError("signal must be 'thrust' or 'confidence' (which threshold of a 'both' router to fit)")
-        if (target == "thrust" and not self.uses_thrust) or (target == "confidence" and not self.uses_confidence):
-            raise ValueError(f"signal {target!r} is not used by a router with signal {self.signal!r}")
+        if not self.needs_threshold:
+            raise ValueError(f"policy {self.name!r} has no threshold")
         values = list(questions_or_scores)
         if not values:
             raise ValueError("questions_or_scores must not be empty")
         if all(isinstance(v, str) for v in values):
             questions = [question_text(v) for v in values]
-            if target == "thrust":
-                scores = self.thrust_scores(questions)
+            if self.question_policy is not None:
+                scores = self.scores(questions)
             else:
-                scores = np.array(
-                    [confidence_rank(e.confidence) for e in self.chain.batch(list[QuestionInput](questions))]
-                )
+                answers = self.chain.batch(list[QuestionInput](questions))
+                scores = np.array([confidence_rank(e.confidence) for e in answers])
         elif any(isinstance(v, str) for v in values):
             raise ValueError("questions_or_scores must be all questions or all numbers, not a mix")
         else:
-            scores = np.array([confidence_rank(v) if target == "confidence" else v for v in values], dtype=float)
-        threshold = threshold_for_budget(scores, budget)
-        if target == "thrust":
-            self.thrust_threshold = threshold
-        else:
-            self.confidence_threshold = threshold
-        return threshold
-
-    def _check_thresholds(self) -> None:
-        if self.uses_thrust and self.thrust_threshold is None:
-            raise ValueError("thrust_threshold is not set: pass it or call fit_threshold(..., signal='thrust')")
-        if self.uses_confidence and self.confidence_threshold is None:
-            raise ValueError("confidence_threshold is not set: pass it or call fit_threshold(..., signal='confidence')")
+            scores = np.array([confidence_rank(v) for v in values], dtype=float)
+        self.threshold = threshold_for_budget(scores, budget)
+        return self.threshold
 
     # -- routing ----------------------------------------------------------------------------
 
-    async def _route(self, input: QuestionInput, thrust_score: float | None) -> RoutedAnswer:
+    async def _route(self, input: QuestionInput, score: float | None) -> RoutedAnswer:
         question = question_text(input)
         base = dict(input) if isinstance(input, Mapping) else {"question": question}
         started = time.perf_counter()
-        retrieve = self.uses_thrust and _below(thrust_score, self.thrust_threshold)
         first: Elicitation | None = None
-        if not retrieve and self.uses_confidence:
+        if self.name == "confidence":
             first = await self.chain.ainvoke(base)
-            retrieve = _below(confidence_rank(first.confidence), self.confidence_threshold)
+            score = confidence_rank(first.confidence)
+        retrieve = self.name == "always" or (score is not None and score < self.threshold)  # type: ignore[operator]
         passages: list[RetrievedPassage] = []
         if retrieve:
             passages, final = await aanswer_with_passages(self.chain, self.retriever, base, self.k)
@@ -259,11 +217,9 @@ class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
             question=question,
             final=final,
             retrieved=retrieve,
-            signal=self.signal,
-            thrust_score=thrust_score,
-            thrust_threshold=self.thrust_threshold if self.uses_thrust else None,
-            confidence=first.confidence if first is not None else None,
-            confidence_threshold=self.confidence_threshold if self.uses_confidence else None,
+            policy=self.name,
+            score=score,
+            threshold=self.threshold if self.needs_threshold else None,
             passages=passages,
             no_retrieval=first,
             timings={"total_s": time.perf_counter() - started},
@@ -282,12 +238,13 @@ class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
         return_exceptions: bool = False,
         **kwargs: Any,
     ) -> list[RoutedAnswer]:
-        """Route many questions: their Thrust scores come from ONE embedding batch, then at most
+        """Route many questions: pre-generation scores come from ONE batch, then at most
         ``max_concurrency`` questions (the config's, else the chain's) are answered at once."""
-        self._check_thresholds()
+        if self.needs_threshold and self.threshold is None:
+            raise ValueError(f"threshold is not set for policy {self.name!r}: pass it or call fit_threshold()")
         questions = [question_text(i) for i in inputs]
         scores: list[float | None] = (
-            [float(s) for s in self.thrust_scores(questions)] if self.uses_thrust else [None] * len(questions)
+            [float(s) for s in self.scores(questions)] if self.question_policy is not None else [None] * len(questions)
         )
         limit = config.get("max_concurrency") if isinstance(config, Mapping) else None
         semaphore = asyncio.Semaphore(limit or self.max_concurrency)

@@ -1,210 +1,220 @@
 """Thrust: decide from the question alone whether the model needs external knowledge.
 
-Thrust (Zhao et al. 2023, "Thrust: Adaptively propels large language models with
-external knowledge") summarises the questions a model has already seen as clusters in
-embedding space and measures how strongly a new question is "pulled" by them. Questions
-in well-populated neighbourhoods are ones the model has knowledge about; questions far
-from every cluster are the ones worth sending to retrieval. Because the score needs only
-an embedding, it is available before any generation and costs a few dot products.
+Thrust (Zhao et al. 2023, "Thrust: Adaptively Propels Large Language Models with External
+Knowledge") summarises the questions a model has seen as k-means clusters of the model's
+own representations and measures how strongly a new question is pulled by them, like a mass
+by gravity. It needs no generation, so it decides before the model answers.
+
+Published Thrust counts every known question alike, so a neighbourhood of questions the
+model gets *wrong* pulls as hard as one it gets right. The two labelled variants use
+whether each training question was answered correctly:
+
+* :class:`SignedPullScorer`: the pull of correctly answered clusters minus the pull of
+  wrongly answered ones;
+* :class:`NearestCorrectScorer`: the share of the k nearest labelled questions the model
+  answered correctly (SKR-style, Wang et al. 2023, "Self-Knowledge Guided Retrieval").
+
+Every scorer returns higher = "the model knows this"; a router retrieves for the lowest.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from sklearn.cluster import KMeans
+from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import threadpool_limits
 
-FORMAT_VERSION = 1
-"""Version of the JSON layout written by :meth:`ThrustScorer.save`."""
-
-_FORMAT_NAME = "elicit.thrust"
+Matrix = NDArray[np.float64]
 
 
 class ThrustModelError(ValueError):
-    """A saved or fitted Thrust model does not match what it is used with.
-
-    Raised for an unknown file version, inconsistent dimensions, a different embedding
-    model, or a query whose dimension differs from the centroids': every one of these
-    would silently produce meaningless scores, so they fail loudly instead.
-    """
+    """A fitted or saved scorer does not match what it is used with (dimension, representation,
+    file version): each of these would silently produce meaningless scores."""
 
 
 def default_n_clusters(n_examples: int) -> int:
-    """Number of clusters used when none is given: ``max(3, floor(N ** 0.25))``.
-
-    The fourth root grows slowly, so large training sets get a few more clusters without
-    fragmenting into tiny ones whose centroids would be noisy.
-    """
+    """Number of clusters of the published method: ``max(3, floor(N ** 0.25))``."""
     if n_examples < 1:
         raise ValueError(f"n_examples must be >= 1, got {n_examples}")
     return max(3, math.floor(n_examples**0.25))
 
 
-class ThrustScorer:
-    """Cluster known questions and score new ones by the pull of those clusters.
+def as_matrix(values: ArrayLike, name: str) -> Matrix:
+    """A finite, non-empty 2-D float array, or a ValueError naming ``name``."""
+    matrix = np.asarray(values, dtype=np.float64)
+    if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] == 0:
+        raise ValueError(f"{name} must be a non-empty 2-D array, got shape {matrix.shape}")
+    if not np.all(np.isfinite(matrix)):
+        raise ValueError(f"{name} must be finite")
+    return matrix
 
-    For a query embedding ``q`` and clusters ``C_1..C_K`` with centroids ``c_k``, let
-    ``d_k = c_k - q``. The Thrust score is::
 
-        s(q) = || (1/K) * sum_k  (|C_k| / ||d_k||^2) * (d_k / ||d_k||) ||
+def as_labels(correct: ArrayLike, n: int) -> NDArray[np.bool_]:
+    """Correct/wrong labels, one per training row, as booleans."""
+    labels = np.asarray(correct)
+    if labels.shape != (n,):
+        raise ValueError(f"correct has shape {labels.shape}, expected ({n},): one label per embedding row")
+    if not np.isin(labels, (0, 1)).all():
+        raise ValueError("correct must hold booleans (answered correctly or not)")
+    return labels.astype(bool)
 
-    Each cluster pulls the query towards its centroid like a mass under gravity: the pull
-    grows with the number of known examples in the cluster and falls with the squared
-    distance. A query sitting next to a dense cluster of questions the model has seen gets
-    a large score ("the model knows this neighbourhood"); a query far from everything, or
-    balanced between clusters pulling in opposite directions, gets a small one and is the
-    candidate for retrieval. Scores are >= 0, invariant to translating queries and
-    training points together, and scale as ``1 / c**2`` when all coordinates scale by c.
 
-    ``n_init`` KMeans restarts keep the best clustering: a few guard against a poor
-    initialisation, and each one costs a full KMeans run over the training set.
+def check_queries(queries: ArrayLike, dim: int) -> Matrix:
+    """Query rows of the fitted dimension (one row may be given as a vector)."""
+    q = as_matrix(np.atleast_2d(np.asarray(queries, dtype=np.float64)), "embeddings")
+    if q.shape[1] != dim:
+        raise ThrustModelError(f"embeddings have dimension {q.shape[1]}, the scorer expects {dim}")
+    return q
 
-    A query closer than ``eps`` to a centroid has its distance clamped to ``eps``; the
-    direction of a zero offset is undefined, so it is taken along the first axis, which
-    keeps the (huge, maximal-trust) pull instead of silently dropping it.
+
+def cluster(points: Matrix, n_clusters: int | None, seed: int) -> tuple[Matrix, NDArray[np.float64]]:
+    """k-means centroids and cluster sizes (k clipped to the number of distinct points)."""
+    k = n_clusters if n_clusters is not None else default_n_clusters(len(points))
+    if k < 1:
+        raise ValueError(f"n_clusters must be >= 1, got {k}")
+    k = min(k, np.unique(points, axis=0).shape[0])
+    with threadpool_limits(1):  # a few hundred points: extra threads only wait on a shared machine
+        kmeans = KMeans(n_clusters=k, random_state=seed, n_init=10).fit(points)
+    return kmeans.cluster_centers_.astype(np.float64), np.bincount(kmeans.labels_, minlength=k).astype(np.float64)
+
+
+def pull(centroids: Matrix, sizes: NDArray[np.float64], queries: Matrix, eps: float = 1e-9) -> Matrix:
+    """The Thrust vector of each query: ``sum_k |C_k| * (c_k - q) / ||c_k - q||**3``.
+
+    A query closer than ``eps`` to a centroid has that distance clamped to ``eps`` and the
+    offset taken along the first axis, keeping its (huge) pull instead of dividing by zero.
     """
+    total = np.zeros_like(queries)
+    for centroid, size in zip(centroids, sizes, strict=True):
+        offset = centroid - queries
+        distance = np.linalg.norm(offset, axis=1)
+        at_centroid = distance < eps
+        offset[at_centroid] = 0.0
+        offset[at_centroid, 0] = eps
+        total += (size / np.maximum(distance, eps) ** 3)[:, None] * offset
+    return total
 
-    def __init__(
-        self,
-        embedding_model: str | None = None,
-        random_state: int = 0,
-        n_init: int = 3,
-        eps: float = 1e-9,
-    ) -> None:
-        if not eps > 0:
-            raise ValueError(f"eps must be > 0, got {eps}")
-        if n_init < 1:
-            raise ValueError(f"n_init must be >= 1, got {n_init}")
-        self.embedding_model = embedding_model
-        self.random_state = random_state
-        self.n_init = n_init
-        self.eps = eps
-        self.centroids: np.ndarray | None = None
-        self.sizes: np.ndarray | None = None
-        self.centroid_labels: list[Any] | None = None
 
-    @property
-    def dim(self) -> int:
-        """Embedding dimension the scorer was fitted on."""
-        return self._fitted()[0].shape[1]
+class ThrustScorer:
+    """Thrust as published: ONE k-means over all known questions, K = max(3, floor(N^(1/4))),
+    score ``|| sum_k |C_k| * (c_k - q) / ||c_k - q||^3 ||`` (>= 0; no labels used)."""
 
-    def fit(
-        self,
-        embeddings: np.ndarray,
-        labels: Sequence[Any] | None = None,
-        n_clusters: int | None = None,
-    ) -> ThrustScorer:
-        """Cluster the training embeddings (one row per known question).
+    kind: ClassVar[str] = "thrust"
 
-        With ``labels`` (e.g. whether each question was answered correctly), every label's
-        examples are clustered separately and all centroids are kept, so a correct and an
-        incorrect region never merge into one centroid. ``n_clusters`` is per label group
-        (default :func:`default_n_clusters` of the group size) and is clipped to the number
-        of distinct points in the group, since KMeans cannot find more clusters than that.
-        """
-        x = _as_matrix(embeddings, "embeddings")
-        if labels is None:
-            groups: list[tuple[Any, np.ndarray]] = [(None, x)]
-        else:
-            label_list = [_json_scalar(label) for label in labels]
-            if len(label_list) != x.shape[0]:
-                raise ValueError(f"labels has {len(label_list)} entries but embeddings has {x.shape[0]} rows")
-            label_array = np.array(label_list, dtype=object)
-            groups = [(label, x[label_array == label]) for label in dict.fromkeys(label_list)]
-        if n_clusters is not None and n_clusters < 1:
-            raise ValueError(f"n_clusters must be >= 1, got {n_clusters}")
+    def __init__(self, n_clusters: int | None = None, seed: int = 0) -> None:
+        self.n_clusters, self.seed = n_clusters, seed
+        self.centroids: Matrix | None = None
+        self.sizes: NDArray[np.float64] | None = None
 
-        centroids, sizes, centroid_labels = [], [], []
-        for label, points in groups:
-            k = n_clusters if n_clusters is not None else default_n_clusters(len(points))
-            k = min(k, np.unique(points, axis=0).shape[0])
-            kmeans = KMeans(n_clusters=k, random_state=self.random_state, n_init=self.n_init)
-            assignment = kmeans.fit_predict(points)
-            centroids.append(kmeans.cluster_centers_)
-            sizes.append(np.bincount(assignment, minlength=k))
-            centroid_labels.extend([label] * k)
-        self.centroids = np.vstack(centroids).astype(np.float64)
-        self.sizes = np.concatenate(sizes).astype(np.float64)
-        self.centroid_labels = centroid_labels if labels is not None else None
+    def fit(self, embeddings: ArrayLike, correct: ArrayLike | None = None) -> ThrustScorer:
+        """Cluster the known questions; ``correct`` is accepted for a common signature and ignored."""
+        self.centroids, self.sizes = cluster(as_matrix(embeddings, "embeddings"), self.n_clusters, self.seed)
         return self
 
-    def score(self, embeddings: np.ndarray) -> np.ndarray:
-        """Raw Thrust score (>= 0) of each query row; one row gives a length-1 array."""
+    def score(self, embeddings: ArrayLike) -> NDArray[np.float64]:
         centroids, sizes = self._fitted()
-        q = _as_matrix(np.atleast_2d(embeddings), "embeddings")
-        if q.shape[1] != centroids.shape[1]:
-            raise ThrustModelError(f"embeddings have dimension {q.shape[1]}, the scorer expects {centroids.shape[1]}")
-        pull = np.zeros_like(q)
-        for centroid, size in zip(centroids, sizes, strict=True):
-            offset = centroid - q
-            distance = np.linalg.norm(offset, axis=1)
-            at_centroid = distance < self.eps
-            offset[at_centroid] = 0.0
-            offset[at_centroid, 0] = self.eps
-            distance = np.maximum(distance, self.eps)
-            # (|C| / ||d||^2) * (d / ||d||) == |C| * d / ||d||^3
-            pull += (size / distance**3)[:, None] * offset
-        return np.linalg.norm(pull / len(centroids), axis=1)
+        return np.linalg.norm(pull(centroids, sizes, check_queries(embeddings, centroids.shape[1])), axis=1)
 
-    def save(self, path: str | Path) -> None:
-        """Write the fitted scorer as a small versioned JSON file."""
-        centroids, sizes = self._fitted()
-        payload = {
-            "format": _FORMAT_NAME,
-            "version": FORMAT_VERSION,
-            "embedding_model": self.embedding_model,
-            "dim": int(centroids.shape[1]),
-            "eps": self.eps,
-            "centroids": centroids.tolist(),
-            "sizes": sizes.tolist(),
-            "centroid_labels": self.centroid_labels,
-        }
-        Path(path).write_text(json.dumps(payload), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | Path, embedding_model: str | None = None) -> ThrustScorer:
-        """Read a scorer written by :meth:`save`.
-
-        Pass ``embedding_model`` to check that the file was fitted on embeddings from the
-        same model as the queries will be: vectors from different models are not
-        comparable even when their dimensions agree.
-        """
-        payload = json.loads(Path(path).read_text(encoding="utf-8"))
-        if payload.get("format") != _FORMAT_NAME or payload.get("version") != FORMAT_VERSION:
-            raise ThrustModelError(
-                f"{path}: expected format {_FORMAT_NAME!r} version {FORMAT_VERSION}, got "
-                f"{payload.get('format')!r} version {payload.get('version')!r}"
-            )
-        if embedding_model is not None and payload["embedding_model"] != embedding_model:
-            raise ThrustModelError(
-                f"{path}: embedding_model is {payload['embedding_model']!r}, expected {embedding_model!r}"
-            )
-        centroids = np.asarray(payload["centroids"], dtype=np.float64)
-        sizes = np.asarray(payload["sizes"], dtype=np.float64)
-        labels = payload["centroid_labels"]
-        if centroids.ndim != 2 or centroids.shape[1] != payload["dim"]:
-            raise ThrustModelError(f"{path}: centroids have shape {centroids.shape}, dim says {payload['dim']}")
-        if sizes.shape != (centroids.shape[0],) or (labels is not None and len(labels) != centroids.shape[0]):
-            raise ThrustModelError(
-                f"{path}: {centroids.shape[0]} centroids but {sizes.shape[0]} sizes"
-                + ("" if labels is None else f" and {len(labels)} centroid_labels")
-            )
-        scorer = cls(embedding_model=payload["embedding_model"], eps=payload["eps"])
-        scorer.centroids, scorer.sizes, scorer.centroid_labels = centroids, sizes, labels
-        return scorer
-
-    def _fitted(self) -> tuple[np.ndarray, np.ndarray]:
+    def _fitted(self) -> tuple[Matrix, NDArray[np.float64]]:
         if self.centroids is None or self.sizes is None:
-            raise RuntimeError("ThrustScorer is not fitted: call fit() or load() first")
+            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit() or load it first")
         return self.centroids, self.sizes
 
+    def state(self) -> dict[str, Any]:
+        centroids, sizes = self._fitted()
+        return {"centroids": centroids.tolist(), "sizes": sizes.tolist()}
 
-def threshold_for_budget(scores: np.ndarray, budget: float) -> float:
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ThrustScorer:
+        scorer = cls()
+        scorer.centroids = as_matrix(state["centroids"], "centroids")
+        scorer.sizes = np.asarray(state["sizes"], dtype=np.float64)
+        if scorer.sizes.shape != (scorer.centroids.shape[0],):
+            raise ThrustModelError(f"{scorer.centroids.shape[0]} centroids but {scorer.sizes.shape[0]} sizes")
+        return scorer
+
+
+class SignedPullScorer:
+    """Labelled Thrust: ``||pull of correct clusters|| - ||pull of wrong clusters||``.
+
+    Correctly and wrongly answered questions are clustered apart (each group with the
+    published K of its size), so a query next to questions the model gets wrong is pushed
+    below zero instead of being counted as known. A group that is empty pulls with 0.
+    """
+
+    kind: ClassVar[str] = "signed_pull"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.groups: dict[bool, ThrustScorer] = {}
+
+    def fit(self, embeddings: ArrayLike, correct: ArrayLike) -> SignedPullScorer:
+        x = as_matrix(embeddings, "embeddings")
+        labels = as_labels(correct, x.shape[0])
+        self.groups = {label: ThrustScorer(seed=self.seed).fit(x[labels == label]) for label in (True, False)
+                       if (labels == label).any()}  # fmt: skip
+        return self
+
+    def score(self, embeddings: ArrayLike) -> NDArray[np.float64]:
+        if not self.groups:
+            raise RuntimeError("SignedPullScorer is not fitted: call fit() or load it first")
+        q = np.atleast_2d(np.asarray(embeddings, dtype=np.float64))
+        known = self.groups[True].score(q) if True in self.groups else np.zeros(q.shape[0])
+        unknown = self.groups[False].score(q) if False in self.groups else np.zeros(q.shape[0])
+        return known - unknown
+
+    def state(self) -> dict[str, Any]:
+        return {("correct" if label else "wrong"): scorer.state() for label, scorer in self.groups.items()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> SignedPullScorer:
+        scorer = cls()
+        scorer.groups = {name == "correct": ThrustScorer.from_state(group) for name, group in state.items()}
+        return scorer
+
+
+class NearestCorrectScorer:
+    """Share of the ``k`` nearest labelled questions (Euclidean) that were answered correctly."""
+
+    kind: ClassVar[str] = "nearest_correct"
+
+    def __init__(self, k: int = 10) -> None:
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        self.k = k
+        self.points: Matrix | None = None
+        self.correct: NDArray[np.bool_] | None = None
+        self.index: NearestNeighbors | None = None
+
+    def fit(self, embeddings: ArrayLike, correct: ArrayLike) -> NearestCorrectScorer:
+        self.points = as_matrix(embeddings, "embeddings")
+        self.correct = as_labels(correct, self.points.shape[0])
+        # Built once: a router scores one question at a time.
+        self.index = NearestNeighbors(n_neighbors=min(self.k, len(self.points))).fit(self.points)
+        return self
+
+    def score(self, embeddings: ArrayLike) -> NDArray[np.float64]:
+        if self.points is None or self.correct is None or self.index is None:
+            raise RuntimeError("NearestCorrectScorer is not fitted: call fit() or load it first")
+        with threadpool_limits(1):  # one query against a few hundred points: threads cost 30x the search
+            _, neighbours = self.index.kneighbors(check_queries(embeddings, self.points.shape[1]))
+        return self.correct[neighbours].mean(axis=1)
+
+    def state(self) -> dict[str, Any]:
+        if self.points is None or self.correct is None:
+            raise RuntimeError("NearestCorrectScorer is not fitted")
+        return {"k": self.k, "points": self.points.tolist(), "correct": self.correct.tolist()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> NearestCorrectScorer:
+        return cls(int(state["k"])).fit(state["points"], state["correct"])
+
+
+def threshold_for_budget(scores: ArrayLike, budget: float) -> float:
     """Threshold t such that routing ``score < t => retrieve`` retrieves for at most
     ``budget`` (a fraction in [0, 1]) of the given calibration scores.
 
@@ -227,17 +237,3 @@ def threshold_for_budget(scores: np.ndarray, budget: float) -> float:
         return math.inf
     # Strictly below the (allowed+1)-th smallest score there are at most `allowed` scores.
     return float(values[allowed])
-
-
-def _as_matrix(values: np.ndarray, name: str) -> np.ndarray:
-    matrix = np.asarray(values, dtype=np.float64)
-    if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D array, got shape {matrix.shape}")
-    if not np.all(np.isfinite(matrix)):
-        raise ValueError(f"{name} must be finite")
-    return matrix
-
-
-def _json_scalar(label: Any) -> Any:
-    """Plain Python value for a label (numpy scalars do not survive ``json.dumps``)."""
-    return label.item() if isinstance(label, np.generic) else label

@@ -1,20 +1,22 @@
-"""RetrievalRouter on the real server, real MiniLM embeddings and BM25 over the built-in corpus."""
+"""RetrievalRouter on the real server: policies fitted on the embedded model's own answers and hidden
+states, then asked to decide on questions that are NOT in their training set."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from elicit.chains import ConfidenceChain
-from elicit.datasets import build_corpus
-from elicit.model.embeddings import MiniLMEmbeddings
+from elicit.datasets import build_corpus, load_builtin
+from elicit.elicitation.matching import match_any
+from elicit.model.hidden_states import HiddenStateEmbeddings
+from elicit.routing.policies import PRE_GENERATION, PolicySet, fit_scorers
 from elicit.routing.retrieval import BM25PassageRetriever
 from elicit.routing.router import RetrievalRouter
-from elicit.routing.thrust import ThrustScorer
 
-KNOWN = "What is the capital of France?"
 UNKNOWN = "In which country is the city of Pawni?"
-TRAIN = [KNOWN, "What is the capital of Germany?", "What is the capital of Italy?", "What is the capital of Spain?"]
 
 
 @pytest.fixture(scope="module")
@@ -24,34 +26,76 @@ def retriever() -> BM25PassageRetriever:
 
 @pytest.fixture(scope="module")
 def chain(llm) -> ConfidenceChain:
-    return ConfidenceChain(llm, n_samples=2, max_tokens=24)
+    return ConfidenceChain(llm, n_samples=1, max_tokens=16, p_true=False)
 
 
-def test_thrust_router_retrieves_only_for_the_question_far_from_what_it_knows(chain, retriever):
-    embeddings = MiniLMEmbeddings()
-    # KNOWN is one of the training questions, so it sits on a centroid's doorstep and
-    # outscores UNKNOWN whatever the clustering; a 50% budget on the pair splits them.
-    scorer = ThrustScorer(embeddings.model_name).fit(np.asarray(embeddings.encode(TRAIN)), n_clusters=2)
-    router = RetrievalRouter(chain, retriever, signal="thrust", scorer=scorer, embeddings=embeddings)
-    router.fit_threshold([KNOWN, UNKNOWN], budget=0.5)
+@pytest.fixture(scope="module")
+def hidden_states(server, tmp_path_factory) -> HiddenStateEmbeddings:
+    return HiddenStateEmbeddings(cache_path=tmp_path_factory.mktemp("hidden") / "cache.sqlite")
 
-    known, unknown = router.batch([KNOWN, UNKNOWN])
-    assert known.thrust_score >= router.thrust_threshold > unknown.thrust_score
-    assert not known.retrieved and known.passages == [] and known.final.context == []
-    assert unknown.retrieved and unknown.no_retrieval is None
-    assert len(unknown.passages) == 2 and unknown.passages[-1].id == "city:1260022"  # Pawni's own, last
-    assert unknown.final.context == [p.text for p in unknown.passages]
-    assert "India" in unknown.final.context[-1]
-    for result in (known, unknown):
-        assert len(result.final.samples) == 2
-        assert result.final.confidence is None or 0.0 <= result.final.confidence <= 1.0
+
+def test_hidden_states_match_a_direct_transformers_pass_and_come_back_from_the_cache(hidden_states):
+    texts = ["What is the capital of Peru?", "What is 17 * 23?"]
+    vectors = hidden_states.encode_many(texts, [0, 15, 30], ["first", "last", "mean"])
+    tokenizer = AutoTokenizer.from_pretrained(hidden_states.model_dir)
+    model = AutoModelForCausalLM.from_pretrained(hidden_states.model_dir, dtype=torch.float32)
+    for i, text in enumerate(texts):  # one text at a time: no padding in the oracle
+        with torch.no_grad():
+            states = model(**tokenizer(text, return_tensors="pt"), output_hidden_states=True).hidden_states
+        for layer in (0, 15, 30):
+            expected = {"first": states[layer][0, 0], "last": states[layer][0, -1], "mean": states[layer][0].mean(0)}
+            for pooling, vector in expected.items():
+                # Padded batches and a pass stopped early differ only by float rounding.
+                scale = float(vector.abs().max())
+                np.testing.assert_allclose(vectors[(layer, pooling)][i], vector.numpy(), rtol=0, atol=1e-4 * scale)
+    cached = HiddenStateEmbeddings(layer=-1, pooling="last", cache_path=hidden_states.cache.path)
+    assert cached.layer == 30 and cached.embed_query(texts[1]) == pytest.approx(vectors[(30, "last")][1].tolist())
+    with pytest.raises(ValueError, match="layer must be in"):
+        HiddenStateEmbeddings(layer=31, cache_path=hidden_states.cache.path)
+    with pytest.raises(ValueError, match="pooling must be one of first, last, mean"):
+        HiddenStateEmbeddings(pooling="max", cache_path=hidden_states.cache.path)
+    with pytest.raises(ValueError, match="non-empty strings"):
+        hidden_states.encode(["  "])
+    with pytest.raises(ValueError, match="not one string"):
+        hidden_states.encode(texts[0])
+
+
+def test_policies_fitted_on_real_answers_route_new_questions(chain, retriever, hidden_states, tmp_path):
+    # Train: capitals and long-tail cities the model has answered; the routed questions are others.
+    train = load_builtin("capitals", "train", limit=16) + load_builtin("cities", "train", limit=16)
+    answers = chain.batch([item.question for item in train])
+    correct = np.array(
+        [match_any(a.answer, item.golds(), item.question) for item, a in zip(train, answers, strict=True)]
+    )
+    assert 0 < correct.sum() < len(correct), "the fixture needs right and wrong answers"
+    vectors = hidden_states.encode([item.question for item in train])
+    path = tmp_path / "policies.json"
+    PolicySet(hidden_states.model_name, fit_scorers(vectors, correct)).save(path)
+    policies = PolicySet.load(path).policies(hidden_states)
+    assert list(policies) == list(PRE_GENERATION)
+
+    new = [item.question for item in load_builtin("capitals", "test", limit=3)] + [UNKNOWN]
+    assert not set(new) & {item.question for item in train}
+    for name in PRE_GENERATION:
+        router = RetrievalRouter(chain, retriever, name, policies=policies)
+        scores = router.scores(new)
+        assert np.isfinite(scores).all() and scores.shape == (len(new),)
+    router = RetrievalRouter(chain, retriever, "nearest_correct", policies=policies)
+    router.fit_threshold(new, budget=0.25)  # exactly one of the four new questions
+    results = router.batch(new)
+    assert sum(r.retrieved for r in results) <= 1
+    for result in results:
+        assert result.no_retrieval is None  # decided before any generation
+        assert result.retrieved == (result.score < router.threshold)
+        assert (len(result.passages) == 2) == result.retrieved
+        assert len(result.final.samples) == 1
 
 
 def test_confidence_router_keeps_the_first_answer_and_retrieves_with_passages(chain, retriever):
-    router = RetrievalRouter(chain, retriever, signal="confidence", confidence_threshold=1.01)  # always unsure
+    router = RetrievalRouter(chain, retriever, "confidence", threshold=1.01)  # always unsure
     result = router.invoke(UNKNOWN)
     assert result.retrieved and result.no_retrieval is not None
-    assert result.no_retrieval.context == [] and result.confidence == result.no_retrieval.confidence
+    assert result.no_retrieval.context == [] and result.score is not None
     assert [p.id for p in result.passages][-1] == "city:1260022"
     assert result.final.context == [p.text for p in result.passages]
-    assert result.final.signals.p_true is not None or result.final.signals.missing["p_true"]
+    assert "India" in result.final.context[-1]

@@ -3,37 +3,30 @@
 from __future__ import annotations
 
 import itertools
-import json
-from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from langchain_core.language_models import BaseChatModel, FakeListChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.language_models import FakeListChatModel
 
 from elicit.chains import ConfidenceChain
-from elicit.datasets import QAItem
-from elicit.evaluation.batch import RecordsFileError
 from elicit.model.loop import run_sync
-from elicit.routing.evaluate import (
-    arun_route_eval,
-    budget_rows,
-    fit_thrust,
-    mixed_items,
+from elicit.routing.curves import (
+    accuracy_interval,
+    generation_calls,
     oracle_accuracy,
-    parse_mix,
+    oracle_share,
+    paired_difference,
     policy_accuracy,
-    popularity_rows,
     random_accuracy,
     retrieval_count,
     routing_curves,
 )
+from elicit.routing.mix import _shares, mixed_items, parse_mix
+from elicit.routing.policies import RandomPolicy
 from elicit.routing.retrieval import BM25PassageRetriever
 from elicit.routing.router import RetrievalRouter, RoutedAnswer
-from elicit.routing.thrust import ThrustScorer
 
 PASSAGES = [
     ("city:1", "Pawni", "Pawni is a city in India with a population of 23,450."),
@@ -44,29 +37,22 @@ KNOWN = "What is the capital of France?"
 UNKNOWN = "In which country is the city of Pawni?"
 
 
-class TableEmbeddings:
-    """Question -> fixed vector: Thrust scores of constructed points, no model."""
+class TablePolicy:
+    """Question -> fixed score: routing decisions without a model."""
 
-    model_name = "table"
+    name = "table"
 
-    def __init__(self, vectors: dict[str, list[float]]) -> None:
-        self.vectors = vectors
+    def __init__(self, scores: dict[str, float]) -> None:
+        self.table = scores
+        self.calls = 0
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [self.vectors[t] for t in texts]
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return np.array(self.embed_documents(list(texts)))
-
-
-def table_embeddings() -> TableEmbeddings:
-    # KNOWN sits in a dense cluster of training points; UNKNOWN is far from it.
-    return TableEmbeddings({KNOWN: [0.1, 0.0], UNKNOWN: [40.0, 40.0], "Q3?": [0.0, 0.2]})
+    def scores(self, questions: list[str]) -> np.ndarray:
+        self.calls += 1
+        return np.array([self.table[q] for q in questions])
 
 
-def fitted_scorer() -> ThrustScorer:
-    points = np.array([[0.0, 0.0], [0.2, 0.0], [0.0, 0.3], [-0.2, 0.1], [0.1, -0.2], [0.3, 0.3]])
-    return ThrustScorer("table").fit(points, n_clusters=2)
+def table_policy() -> TablePolicy:
+    return TablePolicy({KNOWN: 5.0, UNKNOWN: 0.1, "Q3?": 3.0})
 
 
 def fake_chain(*responses: str) -> ConfidenceChain:
@@ -77,28 +63,19 @@ def retriever() -> BM25PassageRetriever:
     return BM25PassageRetriever.from_passages(PASSAGES, k=5)
 
 
-def thrust_router(chain: ConfidenceChain, signal: str = "thrust", **kwargs: Any) -> RetrievalRouter:
-    return RetrievalRouter(
-        chain, retriever(), signal=signal, scorer=fitted_scorer(), embeddings=table_embeddings(), **kwargs
-    )
-
-
 # -- routing decisions --------------------------------------------------------------------------
 
 
-def test_thrust_retrieves_for_the_low_thrust_question_only_and_decides_before_generating():
-    router = thrust_router(fake_chain("Answer: Paris\nConfidence: 90%"), thrust_threshold=1.0)
-    known_score, unknown_score = router.thrust_scores([KNOWN, UNKNOWN])
-    assert unknown_score < 1.0 < known_score
-
+def test_pre_generation_policy_retrieves_for_the_low_score_only_and_decides_before_generating():
+    router = RetrievalRouter(fake_chain("Answer: Paris\nConfidence: 90%"), retriever(), table_policy(), threshold=1.0)
     known = router.invoke(KNOWN)
-    assert isinstance(known, RoutedAnswer)
+    assert isinstance(known, RoutedAnswer) and known.policy == "table"
     assert not known.retrieved and known.passages == [] and known.final.context == []
     assert known.no_retrieval is None and known.answer == "Paris"
-    assert known.thrust_score == pytest.approx(known_score) and known.thrust_threshold == 1.0
+    assert known.score == 5.0 and known.threshold == 1.0
 
     chain = fake_chain("Answer: India\nConfidence: 80%", "Answer: a second generation")
-    unknown = thrust_router(chain, thrust_threshold=1.0).invoke(UNKNOWN)
+    unknown = RetrievalRouter(chain, retriever(), table_policy(), threshold=1.0).invoke(UNKNOWN)
     assert unknown.retrieved and unknown.no_retrieval is None  # straight to the retrieval pass
     assert chain.llm.i == 1  # one generation in all
     best_first = [doc.metadata["id"] for doc in retriever().invoke(UNKNOWN)]
@@ -108,47 +85,54 @@ def test_thrust_retrieves_for_the_low_thrust_question_only_and_decides_before_ge
     assert unknown.answer == "India" and unknown.final.confidence == pytest.approx(0.8)
 
 
+def test_policies_by_name_and_by_object_route_alike():
+    policy = table_policy()
+    by_name = RetrievalRouter(fake_chain("Answer: X"), retriever(), "table", policies={"table": policy}, threshold=1.0)
+    by_object = RetrievalRouter(fake_chain("Answer: X"), retriever(), policy, threshold=1.0)
+    questions = [KNOWN, UNKNOWN, "Q3?"]
+    assert [r.retrieved for r in by_name.batch(questions)] == [r.retrieved for r in by_object.batch(questions)]
+    assert policy.calls == 2  # one scoring batch per router batch
+
+
+def test_never_always_and_random_need_no_fitted_policy():
+    never = RetrievalRouter(fake_chain("Answer: Paris"), retriever(), "never").invoke(UNKNOWN)
+    always = RetrievalRouter(fake_chain("Answer: India"), retriever(), "always").invoke(KNOWN)
+    assert not never.retrieved and never.score is None and never.threshold is None
+    assert always.retrieved and always.passages
+    router = RetrievalRouter(fake_chain("Answer: X"), retriever(), "random", seed=3)
+    questions = [f"Question {i}?" for i in range(200)]
+    router.fit_threshold(questions, budget=0.3)
+    retrieved = [r.retrieved for r in router.batch(questions)]
+    assert sum(retrieved) == 60  # a budget fitted on the questions themselves is met exactly
+    assert router.scores(questions).tolist() == RandomPolicy(3).scores(questions).tolist()
+
+
 def test_confidence_routing_answers_first_and_retrieves_when_unsure():
     unsure = RetrievalRouter(
         fake_chain("Answer: Spain\nConfidence: 20%", "Answer: India\nConfidence: 85%"),
         retriever(),
-        signal="confidence",
-        confidence_threshold=0.5,
+        "confidence",
+        threshold=0.5,
     ).invoke(UNKNOWN)
-    assert unsure.retrieved and unsure.confidence == pytest.approx(0.2)
+    assert unsure.retrieved and unsure.score == pytest.approx(0.2)
     assert unsure.no_retrieval.answer == "Spain" and unsure.answer == "India"
     assert unsure.final.confidence == pytest.approx(0.85) and unsure.passages[-1].id == "city:1"
 
     sure = RetrievalRouter(
-        fake_chain("Answer: Paris\nConfidence: 90%"), retriever(), signal="confidence", confidence_threshold=0.5
+        fake_chain("Answer: Paris\nConfidence: 90%"), retriever(), "confidence", threshold=0.5
     ).invoke(KNOWN)
     assert not sure.retrieved and sure.final == sure.no_retrieval and sure.answer == "Paris"
 
 
 def test_missing_confidence_counts_as_lowest():
     result = RetrievalRouter(
-        fake_chain("no idea at all, sorry about that", "Answer: India"),
-        retriever(),
-        signal="confidence",
-        confidence_threshold=0.0,
+        fake_chain("no idea at all, sorry about that", "Answer: India"), retriever(), "confidence", threshold=0.0
     ).invoke(UNKNOWN)
     assert result.no_retrieval.confidence is None and result.retrieved
 
 
-def test_both_retrieves_when_either_signal_is_low():
-    def both(chain: ConfidenceChain) -> RetrievalRouter:
-        return thrust_router(chain, signal="both", thrust_threshold=1.0, confidence_threshold=0.5)
-
-    by_thrust = both(fake_chain("Answer: India\nConfidence: 90%")).invoke(UNKNOWN)
-    assert by_thrust.retrieved and by_thrust.no_retrieval is None  # Thrust alone decided
-    by_confidence = both(fake_chain("Answer: Lyon\nConfidence: 10%", "Answer: Paris\nConfidence: 95%")).invoke(KNOWN)
-    assert by_confidence.retrieved and by_confidence.no_retrieval.answer == "Lyon"
-    neither = both(fake_chain("Answer: Paris\nConfidence: 90%")).invoke(KNOWN)
-    assert not neither.retrieved and neither.answer == "Paris"
-
-
 def test_batch_keeps_input_order():
-    router = thrust_router(fake_chain("Answer: X\nConfidence: 50%"), thrust_threshold=1.0)
+    router = RetrievalRouter(fake_chain("Answer: X\nConfidence: 50%"), retriever(), table_policy(), threshold=1.0)
     results = router.batch([UNKNOWN, KNOWN, UNKNOWN])
     assert [r.question for r in results] == [UNKNOWN, KNOWN, UNKNOWN]
     assert [r.retrieved for r in results] == [True, False, True]
@@ -156,41 +140,36 @@ def test_batch_keeps_input_order():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("args", "kwargs", "message"),
     [
-        ({"signal": "popularity"}, "signal must be one of"),
-        ({"signal": "thrust"}, "needs scorer"),
-        ({"signal": "both", "scorer": ThrustScorer().fit(np.eye(3))}, "needs embeddings"),
-        ({"signal": "thrust", "scorer": ThrustScorer(), "embeddings": table_embeddings()}, "not fitted"),
-        ({"signal": "confidence", "k": 0}, "k .* must be >= 1"),
-        ({"signal": "confidence", "confidence_threshold": float("nan")}, "confidence_threshold"),
+        (("popularity",), {}, "unknown policy 'popularity'; known: never, always, random, confidence"),
+        (("probe",), {"policies": {"thrust": table_policy()}}, "known: .*thrust"),
+        (("confidence",), {"k": 0}, "k .* must be >= 1"),
+        (("confidence",), {"threshold": float("nan")}, "threshold must be a number"),
     ],
 )
-def test_bad_configuration_is_named(kwargs, message):
+def test_bad_configuration_is_named(args, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        RetrievalRouter(fake_chain("x"), retriever(), **kwargs)
+        RetrievalRouter(fake_chain("x"), retriever(), *args, **kwargs)
 
 
 def test_threshold_errors():
-    router = thrust_router(fake_chain("x"))
-    with pytest.raises(ValueError, match="thrust_threshold is not set"):
+    router = RetrievalRouter(fake_chain("x"), retriever(), table_policy())
+    with pytest.raises(ValueError, match="threshold is not set for policy 'table'"):
         router.invoke(KNOWN)
     for budget in (-0.1, 1.5):
         with pytest.raises(ValueError, match="budget"):
             router.fit_threshold([0.1, 0.2], budget)
-    with pytest.raises(ValueError, match="not used"):
-        router.fit_threshold([0.1], 0.5, signal="confidence")
     with pytest.raises(ValueError, match="not a mix"):
         router.fit_threshold([KNOWN, 0.3], 0.5)
-    both = thrust_router(fake_chain("x"), signal="both")
-    with pytest.raises(ValueError, match="which threshold"):
-        both.fit_threshold([0.1], 0.5)
+    with pytest.raises(ValueError, match="'never' has no threshold"):
+        RetrievalRouter(fake_chain("x"), retriever(), "never").fit_threshold([0.1], 0.5)
 
 
 def test_fit_threshold_on_questions_splits_known_from_unknown():
-    router = thrust_router(fake_chain("Answer: X"))
+    router = RetrievalRouter(fake_chain("Answer: X"), retriever(), table_policy())
     threshold = router.fit_threshold([KNOWN, UNKNOWN, "Q3?"], budget=0.34)
-    assert router.thrust_threshold == threshold
+    assert router.threshold == threshold
     assert [r.retrieved for r in router.batch([KNOWN, UNKNOWN, "Q3?"])] == [False, True, False]
 
 
@@ -200,7 +179,7 @@ def test_fit_threshold_on_questions_splits_known_from_unknown():
     st.floats(0, 1),
 )
 def test_fitted_confidence_threshold_never_exceeds_the_budget(confidences, budget):
-    router = RetrievalRouter(fake_chain("x"), retriever(), signal="confidence")
+    router = RetrievalRouter(fake_chain("x"), retriever(), "confidence")
     threshold = router.fit_threshold(confidences, budget)
     retrieved = [(-1.0 if c is None else c) < threshold for c in confidences]
     assert sum(retrieved) / len(confidences) <= budget + 1e-12
@@ -265,19 +244,6 @@ def test_curves_share_endpoints_random_is_linear_and_oracle_bounds_all(case):
         assert all(o >= v - 1e-12 for o, v in zip(curves["oracle"], values, strict=True)), name
 
 
-def test_budget_rows_compare_every_policy_at_the_same_rate():
-    without, with_ = [0, 0, 1, 1, 0, 1, 0, 0, 1, 0], [1, 1, 1, 0, 0, 1, 1, 0, 1, 1]
-    rows = budget_rows(without, with_, {"conf": list(range(10))}, budget=0.3)
-    by_policy = {row["policy"]: row for row in rows}
-    assert list(by_policy) == ["never", "always", "random", "conf", "oracle"]
-    assert by_policy["never"]["rate"] == 0.0 and by_policy["always"]["rate"] == 1.0
-    assert {row["rate"] for row in rows[2:]} == {0.3}
-    assert by_policy["conf"]["accuracy"] == pytest.approx(0.6)  # questions 0-2: +1, +1, 0
-    assert by_policy["oracle"]["accuracy"] == pytest.approx(0.7)
-    assert by_policy["random"]["vs_random"] == 0.0
-    assert by_policy["conf"]["vs_random"] == pytest.approx(0.6 - (0.4 + 0.3 * 0.3))  # mean gain 3/10
-
-
 def test_retrieval_count_rounds_half_up_and_checks_the_rate():
     assert [retrieval_count(r, 10) for r in (0.0, 0.1, 0.25, 0.3, 1.0)] == [0, 1, 3, 3, 10]
     assert retrieval_count(0.1, 150) == 15
@@ -296,18 +262,6 @@ def test_outcome_validation():
         policy_accuracy([1.0], [1, 0], [1, 1], 1)
 
 
-def test_popularity_quartiles_rank_questions_by_popularity():
-    popularity = [800, 100, 700, 200, 600, 300, 500, 400]
-    without = [1, 0, 1, 0, 1, 0, 0, 0]
-    with_ = [1, 1, 1, 1, 1, 1, 1, 0]
-    rows = popularity_rows(popularity, without, with_, {"thrust": popularity})
-    ranges = [(r["popularity_min"], r["popularity_max"]) for r in rows]
-    assert ranges == [(100, 200), (300, 400), (500, 600), (700, 800)]
-    assert [r["accuracy_no_retrieval"] for r in rows] == [0.0, 0.0, 0.5, 1.0]
-    assert [r["accuracy_retrieval"] for r in rows] == [1.0, 0.5, 1.0, 1.0]
-    assert [r["mean_thrust"] for r in rows] == [150, 350, 550, 750]
-
-
 # -- data and Thrust variants -------------------------------------------------------------------
 
 
@@ -319,77 +273,36 @@ def test_parse_mix_and_proportional_shares():
     assert sorted(item.id.split(":")[0] for item in items) == ["capitals"] * 2 + ["cities"] * 6
 
 
-def test_fit_thrust_variants():
-    points = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0], [0.0, 0.2], [5.0, 5.2]])
-    assert set(fit_thrust(points, None, "m")) == {"thrust"}
-    scorers = fit_thrust(points, [True, True, False, False, True, False], "m")
-    assert set(scorers) == {"thrust", "thrust_unlabeled", "thrust_known"}
-    known = scorers["thrust_known"]
-    assert known.score(np.array([0.0, 0.1]))[0] > known.score(np.array([5.0, 5.1]))[0]
-    assert "thrust_known" not in fit_thrust(points, [False] * 6, "m")
+def test_a_short_set_gives_all_it_has_and_the_others_fill_its_share():
+    assert _shares({"a": 1, "b": 1, "c": 2}, {"a": 5, "b": 100, "c": 100}, 100) == {"a": 5, "b": 32, "c": 63}
+    assert _shares({"a": 1, "b": 1}, {"a": 3, "b": 4}, 100) == {"a": 3, "b": 4}
+    assert sum(_shares({"a": 3, "b": 1, "c": 1}, {"a": 999, "b": 999, "c": 999}, 7).values()) == 7
 
 
-# -- the evaluation end to end, offline -----------------------------------------------------------
+def test_oracle_share_hand_worked():
+    rates = [0.0, 0.5, 1.0]
+    curves = {"random": [0.2, 0.4, 0.6], "good": [0.2, 0.6, 0.6], "bad": [0.2, 0.3, 0.6], "oracle": [0.2, 0.8, 0.6]}
+    # Areas above random (trapezoids): good 0.1, bad -0.05, oracle 0.2.
+    assert oracle_share(curves, rates) == pytest.approx({"random": 0.0, "good": 0.5, "bad": -0.25, "oracle": 1.0})
+    assert oracle_share({"random": [0.5, 0.5], "oracle": [0.5, 0.5]}, [0.0, 1.0]) == {"random": None, "oracle": None}
 
 
-class PassageEcho(BaseChatModel):
-    """Answers "India" with 80% confidence when given passages, else "Spain" at 40% (counts calls)."""
-
-    calls: int = 0
-
-    @property
-    def _llm_type(self) -> str:
-        return "passage-echo"
-
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any):
-        self.calls += 1
-        with_passages = "[1]" in str(messages[-1].content)
-        text = "Answer: India\nConfidence: 80%" if with_passages else "Answer: Spain\nConfidence: 40%"
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+def test_generation_calls_per_policy():
+    assert generation_calls("thrust", 600, 180) == 600
+    assert generation_calls("confidence", 600, 180) == 780
+    assert generation_calls("oracle", 600, 180) == 1200
 
 
-def items(prefix: str, answers: list[str]) -> list[QAItem]:
-    return [
-        QAItem(
-            id=f"{prefix}:{i}",
-            question=f"In which country is {prefix} city {i} of Pawni?",
-            answer=answer,
-            metadata={"popularity": 1000 * (i + 1), "passage_id": "city:1"},
-        )
-        for i, answer in enumerate(answers)
-    ]
-
-
-def test_route_eval_end_to_end_offline_and_resumable(tmp_path):
-    model = PassageEcho()
-    chain = ConfidenceChain(model, n_samples=1, p_true=False)
-    train, held_out = items("train", ["Spain", "India", "Spain", "India"]), items("dev", ["Spain", "India"] * 3)
-    vectors = {item.question: [float(i), float(i % 2)] for i, item in enumerate(train + held_out)}
-    embeddings = TableEmbeddings(vectors)
-
-    def run():
-        return run_sync(
-            arun_route_eval(
-                chain, retriever(), embeddings, train, held_out, tmp_path, settings={"model": "echo"},
-                budget=0.5, concurrency=2, progress=False, announce=lambda line: None,
-            )
-        )  # fmt: skip
-
-    result = run()
-    assert model.calls == len(train) + 2 * len(held_out)
-    assert result.train_accuracy == 0.5
-    assert result.accuracy_no_retrieval == 0.5 and result.accuracy_retrieval == 0.5
-    assert result.retrieval_fixes == 3 and result.retrieval_breaks == 3
-    assert set(result.curves) == {"random", "confidence", "thrust", "thrust_unlabeled", "thrust_known", "oracle"}
-    assert result.curves["oracle"][5] == 1.0  # retrieving for exactly the three India questions
-    assert {row["rate"] for row in result.budget_rows[2:]} == {0.5}
-    assert len(result.popularity) == 4 and result.gold_passage_recall == 1.0
-    assert json.loads((tmp_path / "route-eval.json").read_text())["n_eval"] == 6
-    assert (tmp_path / "route-eval.png").stat().st_size > 0
-    assert ThrustScorer.load(tmp_path / "thrust.json").dim == 2
-    assert len((tmp_path / "retrieval-k2.jsonl").read_text().splitlines()) == 6
-
-    assert run() == result and model.calls == len(train) + 2 * len(held_out)  # resumed: no new calls
-    (tmp_path / "settings.json").write_text(json.dumps({"model": "other", "strategy": "vanilla"}))
-    with pytest.raises(RecordsFileError, match="model: 'other' -> 'echo'"):
-        run()
+def test_intervals_cover_the_estimate_and_a_policy_compared_with_itself_differs_by_zero():
+    rng = np.random.default_rng(0)
+    without, with_ = (rng.random(200) < 0.3).astype(float), (rng.random(200) < 0.8).astype(float)
+    scores = without + rng.normal(0, 0.3, 200)  # a noisy signal of "correct without retrieval"
+    estimate = policy_accuracy(scores, without, with_, retrieval_count(0.3, 200))
+    low, high = accuracy_interval("signal", scores, without, with_, 0.3, n_resamples=300)
+    assert low <= estimate <= high and high - low < 0.2
+    shift, (d_low, d_high) = paired_difference("signal", scores, "random", None, without, with_, 0.3, n_resamples=300)
+    assert shift == pytest.approx(estimate - random_accuracy(without, with_, 60)) and d_low > 0
+    same, same_interval = paired_difference("a", scores, "b", scores, without, with_, 0.3, n_resamples=50)
+    assert same == 0.0 and same_interval == (0.0, 0.0)
+    with pytest.raises(ValueError, match="needs scores"):
+        accuracy_interval("signal", None, without, with_, 0.3)

@@ -1,0 +1,143 @@
+"""Pre-generation routing policies by name: fitting them, saving them, and scoring questions.
+
+A policy turns questions into scores (higher = the model more likely knows the answer); a
+router retrieves for the questions below a threshold. The fitted scorers of one training run
+share a representation (the encoder that turned questions into vectors) and are saved
+together in one versioned JSON file, which records that representation so a file is never
+used with vectors of another model, layer or pooling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from elicit.model.embeddings import TextEncoder
+from elicit.routing.probe import KnowledgeProbe, LearnedRouter, Scorer
+from elicit.routing.thrust import NearestCorrectScorer, SignedPullScorer, ThrustModelError, ThrustScorer
+
+FORMAT_NAME = "elicit.routing-policies"
+FORMAT_VERSION = 2
+"""Version of the JSON layout written by :meth:`PolicySet.save` (1 was a single Thrust scorer)."""
+
+PRE_GENERATION: tuple[str, ...] = ("thrust", "signed_pull", "nearest_correct", "probe", "learned")
+"""The fitted pre-generation policies, in table order; all but ``thrust`` need correctness labels."""
+
+BUILT_IN: tuple[str, ...] = ("never", "always", "random", "confidence")
+"""Policies a router knows without a fitted file (``confidence`` answers first, then decides)."""
+
+_KINDS: dict[str, Any] = {
+    cls.kind: cls for cls in (ThrustScorer, SignedPullScorer, NearestCorrectScorer, KnowledgeProbe)
+}
+
+
+def fit_components(vectors: NDArray[np.float64], correct: NDArray[np.bool_], seed: int = 0) -> dict[str, Scorer]:
+    """Every pre-generation scorer except the learned combination, fitted on one training set."""
+    return {
+        "thrust": ThrustScorer(seed=seed).fit(vectors),
+        "signed_pull": SignedPullScorer(seed=seed).fit(vectors, correct),
+        "nearest_correct": NearestCorrectScorer().fit(vectors, correct),
+        "probe": KnowledgeProbe(seed=seed).fit(vectors, correct),
+    }
+
+
+def fit_scorers(vectors: ArrayLike, correct: ArrayLike, seed: int = 0) -> dict[str, Scorer]:
+    """All of ``PRE_GENERATION``, fitted on the training questions' vectors and labels."""
+    x = np.asarray(vectors, dtype=np.float64)
+    labels = np.asarray(correct, dtype=bool)
+    scorers = fit_components(x, labels, seed)
+    scorers["learned"] = LearnedRouter(seed=seed).fit(x, labels, lambda v, y: fit_components(v, y, seed))
+    return scorers
+
+
+def scorer_from_state(kind: str, state: Mapping[str, Any]) -> Scorer:
+    """Rebuild a scorer saved by ``state()`` (the learned combination rebuilds its components)."""
+    if kind == LearnedRouter.kind:
+        router = LearnedRouter()
+        nested = dict(state)
+        router.scorers = {name: scorer_from_state(s["kind"], s) for name, s in nested.pop("scorers").items()}
+        router.params = nested
+        return router
+    if kind not in _KINDS:
+        raise ThrustModelError(f"unknown scorer kind {kind!r}; known kinds: {', '.join([*_KINDS, 'learned'])}")
+    return _KINDS[kind].from_state({key: value for key, value in state.items() if key != "kind"})  # type: ignore[no-any-return]
+
+
+class QuestionPolicy(Protocol):
+    """What a router needs of a pre-generation policy: a name and scores for questions."""
+
+    name: str
+
+    def scores(self, questions: Sequence[str]) -> NDArray[np.float64]: ...
+
+
+class EncodedPolicy:
+    """A fitted scorer applied to an encoder's vectors of the questions."""
+
+    def __init__(self, name: str, encoder: TextEncoder, scorer: Scorer) -> None:
+        self.name, self.encoder, self.scorer = name, encoder, scorer
+
+    def scores(self, questions: Sequence[str]) -> NDArray[np.float64]:
+        return self.scorer.score(np.asarray(self.encoder.encode(list(questions)), dtype=np.float64))
+
+
+class RandomPolicy:
+    """Uniform scores from a hash of (seed, question): a reproducible coin that ignores content."""
+
+    name = "random"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def scores(self, questions: Sequence[str]) -> NDArray[np.float64]:
+        digests = (hashlib.blake2b(f"{self.seed}:{q}".encode(), digest_size=8).digest() for q in questions)
+        return np.array([int.from_bytes(d, "big") / 2**64 for d in digests], dtype=np.float64)
+
+
+class PolicySet:
+    """The fitted pre-generation scorers of one training run, and the representation they expect."""
+
+    def __init__(self, representation: str, scorers: Mapping[str, Scorer], details: Mapping[str, Any] | None = None):
+        self.representation = representation
+        self.scorers = dict(scorers)
+        self.details = dict(details or {})
+
+    def policy(self, name: str, encoder: TextEncoder) -> EncodedPolicy:
+        """The named policy on ``encoder``'s vectors; the encoder must be the representation fitted on."""
+        if name not in self.scorers:
+            raise ValueError(f"unknown policy {name!r}; this file holds: {', '.join(self.scorers)}")
+        if encoder.model_name != self.representation:
+            raise ThrustModelError(
+                f"the policies were fitted on {self.representation!r} vectors, the encoder gives {encoder.model_name!r}"
+            )
+        return EncodedPolicy(name, encoder, self.scorers[name])
+
+    def policies(self, encoder: TextEncoder) -> dict[str, EncodedPolicy]:
+        return {name: self.policy(name, encoder) for name in self.scorers}
+
+    def save(self, path: str | Path) -> None:
+        payload = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "representation": self.representation,
+            "details": self.details,
+            "scorers": {name: {"kind": s.kind, **s.state()} for name, s in self.scorers.items()},
+        }
+        Path(path).write_text(json.dumps(payload), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> PolicySet:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        if payload.get("format") != FORMAT_NAME or payload.get("version") != FORMAT_VERSION:
+            raise ThrustModelError(
+                f"{path}: expected format {FORMAT_NAME!r} version {FORMAT_VERSION}, got "
+                f"{payload.get('format')!r} version {payload.get('version')!r}"
+            )
+        scorers = {name: scorer_from_state(s["kind"], s) for name, s in payload["scorers"].items()}
+        return cls(payload["representation"], scorers, payload.get("details"))

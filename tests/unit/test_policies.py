@@ -1,0 +1,106 @@
+"""The P(IK) probe, the learned router and the policy file, against scikit-learn and round trips."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegressionCV
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from elicit.routing.policies import PRE_GENERATION, PolicySet, fit_components, fit_scorers
+from elicit.routing.probe import KnowledgeProbe, LearnedRouter
+from elicit.routing.thrust import ThrustModelError
+
+
+def _data(n: int = 160, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two overlapping Gaussian groups in 6-D: known questions lie towards +x0."""
+    rng = np.random.default_rng(seed)
+    correct = rng.random(n) < 0.4
+    x = rng.normal(size=(n, 6))
+    x[:, 0] += np.where(correct, 1.5, -1.5)
+    return x, correct
+
+
+class Encoder:
+    model_name = "table-encoder"
+
+    def __init__(self, vectors: dict[str, np.ndarray]) -> None:
+        self.vectors = vectors
+
+    def encode(self, texts):
+        return np.array([self.vectors[t] for t in texts])
+
+
+def test_probe_matches_scikit_learn_and_chooses_c_by_cross_validation():
+    x, correct = _data()
+    reference = make_pipeline(
+        StandardScaler(),
+        LogisticRegressionCV(Cs=10, cv=StratifiedKFold(5, shuffle=True, random_state=0), scoring="neg_log_loss",
+                             max_iter=5000),
+    ).fit(x, correct)  # fmt: skip
+    probe = KnowledgeProbe().fit(x, correct)
+    queries = np.random.default_rng(1).normal(size=(9, 6))
+    np.testing.assert_allclose(probe.score(queries), reference.predict_proba(queries)[:, 1], rtol=1e-9)
+    assert probe.state()["C"] == reference[-1].C_[0]
+
+
+def test_probe_needs_both_labels():
+    x, _ = _data()
+    with pytest.raises(ValueError, match="all correct or all wrong"):
+        KnowledgeProbe().fit(x, np.ones(len(x), dtype=bool))
+
+
+def test_learned_router_stacks_out_of_fold_scores_and_ranks_new_questions():
+    x, correct = _data(200)
+    fits = []
+
+    def make(v, y):
+        fits.append(len(v))
+        return fit_components(v, y)
+
+    router = LearnedRouter(folds=5).fit(x, correct, make)
+    assert fits[:5] == [160] * 5 and fits[5] == 200  # five folds, then every row
+    new_x, new_correct = _data(200, seed=7)
+    assert roc_auc_score(new_correct, router.score(new_x)) > 0.85
+    assert np.all((router.score(new_x) > 0) & (router.score(new_x) < 1))
+
+
+def test_policy_file_round_trip_gives_the_same_scores(tmp_path):
+    x, correct = _data()
+    scorers = fit_scorers(x, correct)
+    assert list(scorers) == list(PRE_GENERATION)
+    PolicySet("table-encoder", scorers, {"layer": 3}).save(tmp_path / "policies.json")
+    loaded = PolicySet.load(tmp_path / "policies.json")
+    queries = np.random.default_rng(2).normal(size=(5, 6))
+    for name, scorer in scorers.items():
+        np.testing.assert_allclose(loaded.scorers[name].score(queries), scorer.score(queries), rtol=1e-12)
+    encoder = Encoder({f"q{i}": q for i, q in enumerate(queries)})
+    policy = loaded.policy("learned", encoder)
+    np.testing.assert_allclose(policy.scores(["q0", "q3"]), scorers["learned"].score(queries[[0, 3]]))
+    assert loaded.details == {"layer": 3}
+
+
+def test_policy_file_errors_are_named(tmp_path):
+    x, correct = _data()
+    policy_set = PolicySet("table-encoder", fit_components(x, correct))
+    other = Encoder({})
+    other.model_name = "minilm"
+    with pytest.raises(ThrustModelError, match="fitted on 'table-encoder' vectors, the encoder gives 'minilm'"):
+        policy_set.policy("probe", other)
+    with pytest.raises(ValueError, match="unknown policy 'learned'; this file holds: thrust, signed_pull"):
+        policy_set.policy("learned", Encoder({}))
+    path = tmp_path / "policies.json"
+    policy_set.save(path)
+    payload = json.loads(path.read_text())
+    path.write_text(json.dumps({**payload, "version": 1}))
+    with pytest.raises(ThrustModelError, match="version 1"):
+        PolicySet.load(path)
+    payload["scorers"]["thrust"]["kind"] = "gravity"
+    path.write_text(json.dumps(payload))
+    with pytest.raises(ThrustModelError, match="unknown scorer kind 'gravity'"):
+        PolicySet.load(path)
