@@ -23,7 +23,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from elicit.calibration.features import FEATURES, LOGIT_CLIP, check_features, feature_matrix
+from elicit.calibration.features import FEATURES, LOGIT_CLIP, check_features, feature_matrix, signal_matrix
 from elicit.types import Signals
 
 MAP_KINDS: tuple[str, ...] = ("platt", "isotonic")
@@ -169,7 +169,7 @@ class TemperatureScaling(Calibrator):
         self.temperature = 1.0
 
     def _values(self, signals: Sequence[Signals]) -> NDArray[np.float64]:
-        return np.array([np.nan if (v := getattr(s, self.feature)) is None else v for s in signals], dtype=float)
+        return signal_matrix(signals, [self.feature])[:, 0]
 
     @staticmethod
     def _logits(x: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -102,14 +102,17 @@ def check_features(names: Sequence[str]) -> None:
         raise ValueError(f"unknown feature names {unknown}; known: {list(FEATURES)}")
 
 
+def signal_matrix(signals: Sequence[Signals], names: Sequence[str]) -> NDArray[np.float64]:
+    """Rows of raw signal values, shape (len(signals), len(names)), NaN where a signal is missing."""
+    values = np.array([[getattr(item, name) for name in names] for item in signals], dtype=float)
+    return values.reshape(len(signals), len(names))
+
+
 def feature_matrix(signals: Sequence[Signals], names: Sequence[str]) -> NDArray[np.float64]:
     """Rows of feature values for ``signals``, NaN where an input signal is missing."""
     check_features(names)
     inputs = sorted({name for feature in names for name in FEATURES[feature].inputs})
-    raw = {
-        name: np.array([np.nan if (v := getattr(item, name)) is None else v for item in signals], dtype=float)
-        for name in inputs
-    }
+    raw = dict(zip(inputs, signal_matrix(signals, inputs).T, strict=True))
     counts = np.array([np.nan if item.n_samples is None else item.n_samples for item in signals], dtype=float)
     columns = []
     for name in names:

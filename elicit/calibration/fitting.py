@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from sklearn.metrics import roc_auc_score
 
 from elicit.calibration.calibrators import Calibrator, PlattScaling, fit_baselines, present_features
-from elicit.calibration.features import feature_matrix
+from elicit.calibration.features import feature_matrix, signal_matrix
 from elicit.calibration.head import FUSED, FusionHead, Selection
 from elicit.calibration.head_file import provenance_for
 from elicit.calibration.stats import cross_fit_folds
@@ -74,8 +74,7 @@ def raw_scores(records: Sequence[EvalRecord]) -> tuple[dict[str, NDArray[np.floa
 
     Missing values take ``RAW_FALLBACK``; the second mapping counts them per method.
     """
-    values = np.array([[getattr(r.signals, n) for n in SIGNAL_NAMES] for r in records], dtype=float)
-    values = values.reshape(len(records), len(SIGNAL_NAMES))
+    values = signal_matrix([r.signals for r in records], SIGNAL_NAMES)
     missing = np.isnan(values)
     scores: dict[str, NDArray[np.float64]] = {}
     fallbacks: dict[str, int] = {}

@@ -162,8 +162,7 @@ def accuracy_interval(
     need no scores); the policy is re-applied to each resample of the questions."""
     without, with_ = _outcomes(no_retrieval, retrieval)
     values = [
-        accuracy_at(policy, None if scores is None else np.asarray(scores)[rows], without[rows], with_[rows], rate)
-        for rows in _resamples(without.size, n_resamples, seed)
+        _accuracy_on(rows, policy, scores, without, with_, rate) for rows in _resamples(without.size, n_resamples, seed)
     ]
     return _interval(np.asarray(values), level)
 
@@ -185,16 +184,24 @@ def paired_difference(
     without, with_ = _outcomes(no_retrieval, retrieval)
 
     def difference(rows: NDArray[np.int64] | slice) -> float:
-        a = accuracy_at(
-            policy_a, None if scores_a is None else np.asarray(scores_a)[rows], without[rows], with_[rows], rate
-        )
-        b = accuracy_at(
-            policy_b, None if scores_b is None else np.asarray(scores_b)[rows], without[rows], with_[rows], rate
-        )
-        return a - b
+        a = _accuracy_on(rows, policy_a, scores_a, without, with_, rate)
+        return a - _accuracy_on(rows, policy_b, scores_b, without, with_, rate)
 
     values = np.array([difference(rows) for rows in _resamples(without.size, n_resamples, seed)])
     return difference(slice(None)), _interval(values, level)
+
+
+def _accuracy_on(
+    rows: NDArray[np.int64] | slice,
+    policy: str,
+    scores: ArrayLike | None,
+    without: NDArray[np.float64],
+    with_: NDArray[np.float64],
+    rate: float,
+) -> float:
+    """``accuracy_at`` on the questions ``rows`` (one bootstrap resample, or all of them)."""
+    picked = None if scores is None else np.asarray(scores)[rows]
+    return accuracy_at(policy, picked, without[rows], with_[rows], rate)
 
 
 def accuracy_at(
