@@ -250,7 +250,9 @@ def _metric_rows(name: str, conf: FloatArray, corr: BoolArray, n_bins: int) -> F
     return values
 
 
-def _percentile_interval(values: FloatArray, level: float) -> tuple[float, float] | None:
+def percentile_interval(values: ArrayLike, level: float) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of the finite resampled values (None if there are none)."""
+    values = np.asarray(values, dtype=np.float64)
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return None
@@ -312,7 +314,7 @@ def bootstrap_intervals(
     index = _resample_indices(corr, codes, n_resamples, np.random.default_rng(seed))
     conf_rows, corr_rows = _sorted_rows(conf, corr, index)
     for name in wanted:
-        intervals[name] = _percentile_interval(_metric_rows(name, conf_rows, corr_rows, n_bins), level)
+        intervals[name] = percentile_interval(_metric_rows(name, conf_rows, corr_rows, n_bins), level)
     return intervals
 
 
@@ -351,7 +353,7 @@ def paired_bootstrap_difference(
         name, *_sorted_rows(second, corr, index), n_bins
     )
     differences = differences[np.isfinite(differences)]
-    interval = _percentile_interval(differences, level)
+    interval = percentile_interval(differences, level)
     if interval is None:
         return None
     share = min(1.0, 2.0 * min(float(np.mean(differences <= 0.0)), float(np.mean(differences >= 0.0))))

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from elicit.calibration.stats import percentile_interval
+
 RATES: tuple[float, ...] = tuple(i / 10 for i in range(11))
 """Retrieval rates at which every curve is evaluated."""
 
@@ -142,9 +144,11 @@ def _resamples(n: int, n_resamples: int, seed: int) -> NDArray[np.int64]:
 
 
 def _interval(values: NDArray[np.float64], level: float) -> tuple[float, float]:
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
+    """The percentile interval of resampled accuracies, which are always finite."""
+    interval = percentile_interval(values, level)
+    if interval is None:
+        raise ValueError("no finite resampled accuracy to take an interval of")
+    return interval
 
 
 def accuracy_interval(
