@@ -23,7 +23,7 @@ from elicit.routing.mix import DEFAULT_MIX, jsonl_items, mixed_items, parse_mix
 from elicit.routing.policies import BUILT_IN, PolicySet
 from elicit.routing.retrieval import BM25PassageRetriever
 from elicit.routing.router import RetrievalRouter
-from elicit.routing.run import RouteEvalResult, arun_route_eval
+from elicit.routing.run import DESIGNATION_BUDGET, RouteEvalResult, arun_route_eval
 
 
 def _budget_table(result: RouteEvalResult, budget: str) -> Table:
@@ -54,15 +54,19 @@ def _print_result(result: RouteEvalResult, out: Path) -> None:
         f"{result.n_eval} held-out questions: accuracy {pct(result.accuracy_no_retrieval)} without retrieval, "
         f"{pct(result.accuracy_retrieval)} with it (fixes {result.retrieval_fixes}, breaks {result.retrieval_breaks}); "
         f"gold passage in top k: {pct(result.gold_passage_recall)}. Policies fitted on {result.n_train} train "
-        f"questions "
-        f"({pct(result.train_accuracy)} correct); layer and policy chosen on {result.n_dev} dev questions "
+        f"questions ({pct(result.train_accuracy)} correct without retrieval); layer and policy chosen on "
+        f"{result.n_dev} dev questions "
         f"({pct(result.dev_accuracy)} correct); seed {result.seed}."
     )
     best = max((row for row in result.sweep if row.dev_auroc is not None), key=lambda row: row.dev_auroc or 0.0)
     console.print(f"representation: {result.representation} (probe dev AUROC {best.dev_auroc:.3f})")
     console.print(
-        "dev AUROC of each pre-generation policy: "
+        "dev AUROC ('answered correctly') of each pre-generation policy: "
         + ", ".join(f"{name} {'-' if v is None else f'{v:.3f}'}" for name, v in result.dev_auroc.items())
+    )
+    console.print(
+        f"dev accuracy at {DESIGNATION_BUDGET:.0%} retrieval: "
+        + ", ".join(f"{name} {pct(v)}" for name, v in result.dev_accuracy_at_budget.items())
         + f"; designated (*): {result.designated}"
     )
     for budget in result.budgets:
@@ -90,10 +94,10 @@ def route_eval(
     ] = None,  # fmt: skip
     data: Annotated[Path | None, typer.Option(help="A JSONL file of {question, answer(s)} instead.")] = None,
     split: Annotated[str, typer.Option(help="Held-out split the policies are reported on.")] = "test",
-    train_size: Annotated[int, typer.Option(help="Train questions the policies are fitted on.")] = 200,
+    train_size: Annotated[int, typer.Option(help="Train questions the policies are fitted on.")] = 400,
     dev_size: Annotated[
         int, typer.Option(help="Dev questions the layer and the designated policy are chosen on.")
-    ] = 100,
+    ] = 200,
     eval_size: Annotated[int, typer.Option(help="Held-out questions the policies are compared on.")] = 600,
     strategy: Annotated[str, typer.Option(help=f"One of {', '.join(STRATEGIES)}.")] = "vanilla",
     samples: Annotated[int, typer.Option(help="Samples per question.")] = 1,
@@ -110,7 +114,8 @@ def route_eval(
     base_url: BaseUrlOption = None,
 ) -> None:
     """Compare routing policies (never, always, random, Thrust and its labelled variants, the P(IK) probe,
-    the learned router, confidence, oracle) at equal retrieval budgets, with bootstrap intervals."""
+    the retrieval-gain probe, the learned router, confidence, oracle) at equal retrieval budgets, with
+    bootstrap intervals."""
     try:
         if split not in ("dev", "test"):
             raise ValueError(f"split must be dev or test (train fits the policies), got {split!r}")

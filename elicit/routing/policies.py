@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from elicit.model.embeddings import TextEncoder
-from elicit.routing.probe import KnowledgeProbe, LearnedRouter, Scorer
+from elicit.routing.probe import KnowledgeProbe, LearnedRouter, RetrievalGainProbe, Scorer
 from elicit.routing.thrust import NearestCorrectScorer, SignedPullScorer, ThrustModelError, ThrustScorer
 
 FORMAT_NAME = "elicit.routing-policies"
@@ -29,11 +29,15 @@ FORMAT_VERSION = 2
 PRE_GENERATION: tuple[str, ...] = ("thrust", "signed_pull", "nearest_correct", "probe", "learned")
 """The fitted pre-generation policies, in table order; all but ``thrust`` need correctness labels."""
 
+GAIN_PROBE = "gain_probe"
+"""The pre-generation policy fitted on retrieval's effect, when the TRAIN questions were also
+answered with passages (see :class:`RetrievalGainProbe`)."""
+
 BUILT_IN: tuple[str, ...] = ("never", "always", "random", "confidence")
 """Policies a router knows without a fitted file (``confidence`` answers first, then decides)."""
 
 _KINDS: dict[str, Any] = {
-    cls.kind: cls for cls in (ThrustScorer, SignedPullScorer, NearestCorrectScorer, KnowledgeProbe)
+    cls.kind: cls for cls in (ThrustScorer, SignedPullScorer, NearestCorrectScorer, KnowledgeProbe, RetrievalGainProbe)
 }
 
 
@@ -47,12 +51,17 @@ def fit_components(vectors: NDArray[np.float64], correct: NDArray[np.bool_], see
     }
 
 
-def fit_scorers(vectors: ArrayLike, correct: ArrayLike, seed: int = 0) -> dict[str, Scorer]:
-    """All of ``PRE_GENERATION``, fitted on the training questions' vectors and labels."""
+def fit_scorers(
+    vectors: ArrayLike, correct: ArrayLike, seed: int = 0, *, fixed: ArrayLike | None = None
+) -> dict[str, Scorer]:
+    """All of ``PRE_GENERATION``, fitted on the training questions' vectors and labels, and
+    ``GAIN_PROBE`` too when ``fixed`` says for which of them retrieval fixed the answer."""
     x = np.asarray(vectors, dtype=np.float64)
     labels = np.asarray(correct, dtype=bool)
     scorers = fit_components(x, labels, seed)
     scorers["learned"] = LearnedRouter(seed=seed).fit(x, labels, lambda v, y: fit_components(v, y, seed))
+    if fixed is not None:
+        scorers[GAIN_PROBE] = RetrievalGainProbe(seed=seed).fit(x, fixed)
     return scorers
 
 

@@ -3,6 +3,10 @@
 * :class:`KnowledgeProbe` is Kadavath et al.'s (2022) "P(I know)" idea on a small model: a
   logistic regression from the question's hidden states to "answered correctly without
   retrieval", its regularisation chosen by cross-validation on the training questions only.
+* :class:`RetrievalGainProbe` is the same probe aimed at the routing decision itself: its label
+  is "retrieval fixed the answer" (wrong without passages, right with them), from TRAIN
+  questions answered both ways. Not knowing is not enough: a question the model gets wrong
+  but the corpus cannot help with (arithmetic, say) wastes the budget.
 * :class:`LearnedRouter` combines the pre-generation scores (Thrust, signed pull, nearest
   correct, probe) with a second logistic regression. Its inputs on the training questions
   are out of fold (each fold scored by scorers fitted on the other folds), since in-sample
@@ -47,7 +51,7 @@ def _fit_logistic(features: NDArray[np.float64], labels: NDArray[np.bool_], seed
     pipeline = make_pipeline(
         StandardScaler(),
         LogisticRegressionCV(Cs=10, cv=StratifiedKFold(folds, shuffle=True, random_state=seed), scoring="neg_log_loss",
-                             max_iter=5000),
+                             max_iter=5000, l1_ratios=(0.0,), use_legacy_attributes=False),
     )  # fmt: skip
     with threadpool_limits(1):  # small fits: extra BLAS threads only wait on a shared machine
         pipeline.fit(features, labels)
@@ -65,7 +69,7 @@ def _logistic_state(scaler: Any, classifier: Any) -> dict[str, Any]:
         "scale": scaler.scale_.tolist(),
         "coef": classifier.coef_[0].tolist(),
         "intercept": float(classifier.intercept_[0]),
-        "C": float(classifier.C_[0]),
+        "C": float(np.ravel(classifier.C_)[0]),
     }
 
 
@@ -98,6 +102,24 @@ class KnowledgeProbe:
         probe = cls()
         probe.params = dict(state)
         return probe
+
+
+class RetrievalGainProbe(KnowledgeProbe):
+    """1 - P(retrieval fixes the answer | the question's hidden states): higher = leave it alone.
+
+    Scored on the same scale as every policy (higher = answer without retrieval), so a router
+    retrieves first where passages are most likely to turn a wrong answer into a right one.
+    """
+
+    kind: ClassVar[str] = "gain_probe"
+
+    def fit(self, embeddings: ArrayLike, fixed: ArrayLike) -> RetrievalGainProbe:
+        """``fixed``: per question, whether it was wrong without passages and right with them."""
+        super().fit(embeddings, fixed)
+        return self
+
+    def score(self, embeddings: ArrayLike) -> NDArray[np.float64]:
+        return 1.0 - super().score(embeddings)
 
 
 def _feature(kind: str, scores: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -1,10 +1,12 @@
 """One routing evaluation: the model passes, the representation sweep, the fitted policies, the comparison.
 
-The splits play fixed parts: TRAIN questions are answered once without retrieval and their
-correctness labels fit every policy; DEV questions, answered the same way, choose the hidden
-layer and pooling (:mod:`elicit.routing.sweep`) and which pre-generation policy is the one
-tested against random; the held-out EVAL questions are answered without and with retrieval
-and every policy is reported on them, at equal retrieval rates, with bootstrap intervals.
+The splits play fixed parts, and every split is answered twice, without and with retrieved
+passages. TRAIN questions fit every policy: the answers without passages give the
+correctness labels, both answers together say where retrieval fixed an answer (the label
+of the retrieval-gain probe). DEV questions choose the hidden layer and pooling
+(:mod:`elicit.routing.sweep`) and the designated pre-generation policy: the one with the
+highest DEV accuracy at ``DESIGNATION_BUDGET``, the criterion it is judged by. The held-out
+EVAL questions report every policy at equal retrieval rates, with bootstrap intervals.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from elicit.routing.curves import (
     retrieval_count,
     routing_curves,
 )
-from elicit.routing.policies import PRE_GENERATION, PolicySet, fit_scorers
+from elicit.routing.policies import GAIN_PROBE, PolicySet, fit_scorers
 from elicit.routing.retrieval import recall_at_k
 from elicit.routing.router import aanswer_with_passages, confidence_rank
 from elicit.routing.sweep import SWEEP_LAYERS, SweepRow, sweep_layers
@@ -48,6 +50,9 @@ from elicit.types import Elicitation, EvalRecord
 
 MINILM_THRUST = "thrust_minilm"
 """Published Thrust on MiniLM sentence embeddings: the topic-similarity baseline."""
+
+DESIGNATION_BUDGET = 0.3
+"""The retrieval rate the designated pre-generation policy is chosen at (on DEV) and judged at."""
 
 
 class PolicyRow(BaseModel):
@@ -84,6 +89,7 @@ class RouteEvalResult(BaseModel):
     representation: str
     sweep: list[SweepRow]
     dev_auroc: dict[str, float | None]
+    dev_accuracy_at_budget: dict[str, float]
     designated: str
     rates: list[float]
     curves: dict[str, list[float]]
@@ -141,6 +147,22 @@ def _by_dataset(
         }
         for name in dict.fromkeys(names.tolist())
     ]
+
+
+def designate(
+    without: NDArray[np.float64], with_: NDArray[np.float64], scores: Mapping[str, NDArray[np.float64]]
+) -> tuple[str, dict[str, float]]:
+    """The policy with the highest accuracy at ``DESIGNATION_BUDGET`` on these (DEV) questions,
+    ties going to the earlier one, and every policy's accuracy there.
+
+    Chosen by the routing outcome itself, not by how well a policy predicts "answered
+    correctly": a policy can know which questions the model gets wrong and still spend the
+    budget where passages cannot help.
+    """
+    if not scores:
+        raise ValueError("scores must hold at least one policy to designate")
+    accuracy = {name: accuracy_at(name, values, without, with_, DESIGNATION_BUDGET) for name, values in scores.items()}
+    return max(accuracy, key=accuracy.__getitem__), accuracy
 
 
 def compare_policies(
@@ -205,7 +227,7 @@ async def arun_route_eval(
 ) -> RouteEvalResult:
     """Run the passes (resuming whatever ``out_dir`` already holds), sweep, fit, compare.
 
-    Writes ``train.jsonl``, ``dev.jsonl``, ``no_retrieval.jsonl`` and ``retrieval-k{k}.jsonl``
+    Writes ``{split}.jsonl`` and ``{split}-retrieval-k{k}.jsonl`` for train, dev and eval
     (one record per question, appended as it finishes), ``policies.json`` (the fitted
     pre-generation policies and their representation) and ``route-eval.json``. ``settings``
     are stored and checked, so a resumed run never mixes records of different settings.
@@ -222,19 +244,20 @@ async def arun_route_eval(
     out = Path(out_dir)
     _check_settings(out, {**settings, "strategy": chain.strategy, "n_samples": chain.n_samples, "k": k})
 
-    async def answer(label: str, items: Sequence[QAItem], file: str, answering: Any = chain) -> list[EvalRecord]:
-        announce(f"{label} ({len(items)} questions)")
-        return await aevaluate(answering, items, out / file, concurrency=concurrency, progress=progress)
+    retrieving = _RetrievingChain(chain, retriever, k)
 
-    train_correct = _correct(await answer("train pass, no retrieval (labels)", train_items, "train.jsonl"))
-    dev_correct = _correct(await answer("dev pass, no retrieval (layer choice)", dev_items, "dev.jsonl"))
-    plain = await answer("held-out pass, no retrieval", eval_items, "no_retrieval.jsonl")
-    augmented = await answer(
-        f"held-out pass with the top {k} passages",
-        eval_items,
-        f"retrieval-k{k}.jsonl",
-        _RetrievingChain(chain, retriever, k),
-    )
+    async def both_ways(name: str, items: Sequence[QAItem], purpose: str) -> tuple[list[EvalRecord], list[EvalRecord]]:
+        announce(f"{name} pass, no retrieval ({len(items)} questions; {purpose})")
+        plain = await aevaluate(chain, items, out / f"{name}.jsonl", concurrency=concurrency, progress=progress)
+        announce(f"{name} pass with the top {k} passages")
+        augmented = await aevaluate(
+            retrieving, items, out / f"{name}-retrieval-k{k}.jsonl", concurrency=concurrency, progress=progress
+        )
+        return plain, augmented
+
+    train_correct, train_with = map(_correct, await both_ways("train", train_items, "labels"))
+    dev_correct, dev_with = map(_correct, await both_ways("dev", dev_items, "layer and policy choice"))
+    plain, augmented = await both_ways("eval", eval_items, "the comparison")
     without, with_ = _correct(plain), _correct(augmented)
 
     announce("hidden states and the layer sweep on dev")
@@ -246,28 +269,32 @@ async def arun_route_eval(
     encoder = HiddenStateEmbeddings(
         hidden_states.model_dir, layer=best.layer, pooling=best.pooling, cache_path=hidden_states.cache.path
     )
+    fixed = (train_with == 1) & (train_correct == 0)
+    gain_fittable = min(fixed.sum(), (~fixed).sum()) >= 2
+    if not gain_fittable:
+        announce(f"retrieval fixed {int(fixed.sum())} of {fixed.size} train answers: too few to fit {GAIN_PROBE}")
     x_train = train_vectors[(best.layer, best.pooling)]
     policy_set = PolicySet(
         encoder.model_name,
-        fit_scorers(x_train, train_correct.astype(bool), seed),
+        fit_scorers(x_train, train_correct.astype(bool), seed, fixed=fixed if gain_fittable else None),
         {"layer": best.layer, "pooling": best.pooling, "dev_auroc": best.dev_auroc, "seed": seed},
     )
     policy_set.save(out / "policies.json")
-    dev_scores = {name: s.score(dev_vectors[(best.layer, best.pooling)]) for name, s in policy_set.scorers.items()}
-    dev_auroc = {name: auroc(_as_unit(values), dev_correct) for name, values in dev_scores.items()}
-    designated = max(PRE_GENERATION, key=lambda name: dev_auroc[name] or 0.0)
-
-    x_eval = encoder.encode(questions["eval"])
-    scores = {name: policy_set.scorers[name].score(x_eval) for name in PRE_GENERATION}
 
     def sentences(texts: list[str]) -> NDArray[np.float64]:
         if embedding_cache is None:
             return np.asarray(sentence_encoder.encode(texts), dtype=np.float64)
         return np.asarray(cached_encode(sentence_encoder, texts, embedding_cache), dtype=np.float64)
 
-    scores[MINILM_THRUST] = (
-        ThrustScorer(seed=seed).fit(sentences(questions["train"])).score(sentences(questions["eval"]))
-    )
+    minilm_thrust = ThrustScorer(seed=seed).fit(sentences(questions["train"]))
+    x_dev, x_eval = dev_vectors[(best.layer, best.pooling)], encoder.encode(questions["eval"])
+    dev_scores = {name: s.score(x_dev) for name, s in policy_set.scorers.items()}
+    dev_scores[MINILM_THRUST] = minilm_thrust.score(sentences(questions["dev"]))
+    dev_auroc = {name: auroc(_as_unit(values), dev_correct) for name, values in dev_scores.items()}
+    designated, dev_accuracy = designate(dev_correct, dev_with, dev_scores)
+
+    scores = {name: s.score(x_eval) for name, s in policy_set.scorers.items()}
+    scores[MINILM_THRUST] = minilm_thrust.score(sentences(questions["eval"]))
     scores["confidence"] = np.array([confidence_rank(record.confidence) for record in plain])
     curves, tables = compare_policies(without, with_, scores, seed=seed)
     intervals = {
@@ -291,6 +318,7 @@ async def arun_route_eval(
         representation=encoder.model_name,
         sweep=sweep,
         dev_auroc=dev_auroc,
+        dev_accuracy_at_budget=dev_accuracy,
         designated=designated,
         rates=list(RATES),
         curves=curves,

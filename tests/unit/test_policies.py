@@ -12,8 +12,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from elicit.routing.policies import PRE_GENERATION, PolicySet, fit_components, fit_scorers
-from elicit.routing.probe import KnowledgeProbe, LearnedRouter
+from elicit.routing.policies import GAIN_PROBE, PRE_GENERATION, PolicySet, fit_components, fit_scorers
+from elicit.routing.probe import KnowledgeProbe, LearnedRouter, RetrievalGainProbe
 from elicit.routing.thrust import ThrustModelError
 
 
@@ -41,18 +41,38 @@ def test_probe_matches_scikit_learn_and_chooses_c_by_cross_validation():
     reference = make_pipeline(
         StandardScaler(),
         LogisticRegressionCV(Cs=10, cv=StratifiedKFold(5, shuffle=True, random_state=0), scoring="neg_log_loss",
-                             max_iter=5000),
+                             max_iter=5000, l1_ratios=(0.0,), use_legacy_attributes=False),
     ).fit(x, correct)  # fmt: skip
     probe = KnowledgeProbe().fit(x, correct)
     queries = np.random.default_rng(1).normal(size=(9, 6))
     np.testing.assert_allclose(probe.score(queries), reference.predict_proba(queries)[:, 1], rtol=1e-9)
-    assert probe.state()["C"] == reference[-1].C_[0]
+    assert probe.state()["C"] == np.ravel(reference[-1].C_)[0]
 
 
 def test_probe_needs_both_labels():
     x, _ = _data()
     with pytest.raises(ValueError, match="all correct or all wrong"):
         KnowledgeProbe().fit(x, np.ones(len(x), dtype=bool))
+
+
+def test_gain_probe_is_one_minus_the_probe_of_retrieval_fixing_the_answer():
+    x, fixed = _data(seed=3)
+    gain = RetrievalGainProbe().fit(x, fixed)
+    queries = np.random.default_rng(4).normal(size=(7, 6))
+    np.testing.assert_allclose(gain.score(queries), 1.0 - KnowledgeProbe().fit(x, fixed).score(queries), rtol=1e-12)
+    assert gain.score(queries[:1] + [5, 0, 0, 0, 0, 0])[0] < 0.1  # far on the "fixed" side: retrieve first
+
+
+def test_fit_scorers_adds_the_gain_probe_only_with_retrieval_outcomes(tmp_path):
+    x, correct = _data()
+    _, fixed = _data(seed=3)
+    assert GAIN_PROBE not in fit_scorers(x, correct)
+    scorers = fit_scorers(x, correct, fixed=fixed)
+    assert list(scorers) == [*PRE_GENERATION, GAIN_PROBE]
+    PolicySet("table-encoder", scorers).save(tmp_path / "policies.json")
+    loaded = PolicySet.load(tmp_path / "policies.json").scorers[GAIN_PROBE]
+    assert isinstance(loaded, RetrievalGainProbe)
+    np.testing.assert_allclose(loaded.score(x[:5]), scorers[GAIN_PROBE].score(x[:5]), rtol=1e-12)
 
 
 def test_learned_router_stacks_out_of_fold_scores_and_ranks_new_questions():

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.language_models import FakeListChatModel
 
+from elicit.calibration.metrics import auroc
 from elicit.chains import ConfidenceChain
 from elicit.model.loop import run_sync
 from elicit.routing.curves import (
@@ -27,6 +28,7 @@ from elicit.routing.mix import _shares, mixed_items, parse_mix
 from elicit.routing.policies import RandomPolicy
 from elicit.routing.retrieval import BM25PassageRetriever
 from elicit.routing.router import RetrievalRouter, RoutedAnswer
+from elicit.routing.run import designate
 
 PASSAGES = [
     ("city:1", "Pawni", "Pawni is a city in India with a population of 23,450."),
@@ -306,3 +308,19 @@ def test_intervals_cover_the_estimate_and_a_policy_compared_with_itself_differs_
     assert same == 0.0 and same_interval == (0.0, 0.0)
     with pytest.raises(ValueError, match="needs scores"):
         accuracy_interval("signal", None, without, with_, 0.3)
+
+
+def test_designation_follows_the_routing_outcome_not_knowing():
+    # Questions 0-3 are wrong without passages; passages fix 0 and 1 only (2 and 3 are, say,
+    # arithmetic the corpus cannot help with). "knows" ranks 2 and 3 lowest: it is right that
+    # the model does not know them, and still spends the budget where it gains nothing.
+    without = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1], dtype=float)
+    with_ = np.array([1, 1, 0, 0, 1, 1, 1, 1, 1, 1], dtype=float)
+    knows = np.array([0.3, 0.3, 0.1, 0.1, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9])
+    gain = np.array([0.1, 0.1, 0.7, 0.7, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6])
+    assert auroc(knows, without) > auroc(gain, without)
+    name, accuracy = designate(without, with_, {"knows": knows, "gain": gain})
+    assert name == "gain" and accuracy == pytest.approx({"knows": 0.7, "gain": 0.8})
+    assert designate(without, with_, {"first": gain, "second": gain})[0] == "first"  # ties: the earlier
+    with pytest.raises(ValueError, match="at least one policy"):
+        designate(without, with_, {})
