@@ -109,7 +109,7 @@ def best_feature(signals: Sequence[Signals], correct: NDArray[np.bool_]) -> str:
 
 
 def cross_fit(
-    records: Sequence[EvalRecord], k: int = 5, seed: int = 0, *, source: str | None = None, nonnegative: bool = False
+    records: Sequence[EvalRecord], k: int = 5, seed: int = 0, *, source: str | None = None, nonnegative: bool = True
 ) -> CrossFit:
     """Out-of-fold predictions of the head, the fused model, the best single feature and every
     baseline, and the head refit on everything.

@@ -144,14 +144,14 @@ class FusionHead:
         features: Sequence[str] | None = None,
         *,
         select: bool = True,
-        nonnegative: bool = False,
+        nonnegative: bool = True,
         seed: int = 0,
     ) -> FusionHead:
         """Fit on labelled questions (label = the answer was correct), choosing as the module says.
 
         ``features`` defaults to every feature observed in at least one example. With
         ``select=False`` the head is always the fused model (its map is still chosen);
-        ``nonnegative`` keeps the fused model's feature weights >= 0.
+        ``nonnegative`` (the default) keeps the fused model's feature weights >= 0.
         """
         selection = Selection.run(signals, labels, features, nonnegative=nonnegative, seed=seed)
         return selection.build(selection.best() if select else selection.best(FUSED))
@@ -216,7 +216,7 @@ class Selection:
         labels: Sequence[bool],
         features: Sequence[str] | None = None,
         *,
-        nonnegative: bool = False,
+        nonnegative: bool = True,
         seed: int = 0,
     ) -> Selection:
         """Score the fused model and every feature, each under every map, on the same inner folds."""

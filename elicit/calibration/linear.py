@@ -2,9 +2,11 @@
 
 ``C`` is chosen by inner stratified cross-validation on log loss (scikit-learn's
 ``LogisticRegressionCV``), never fixed: a few hundred labels and twenty collinear features
-need more shrinkage than a few thousand. Optionally every feature weight is kept
+need more shrinkage than a few thousand. By default every feature weight is kept
 non-negative: all features point the same way (higher = more confident), so a negative
-weight can only be collinearity, which does not carry over to new questions.
+weight can only be collinearity, which does not carry over to new questions. (The default
+was chosen by cross-fitting on the training split of a set never tuned on; the README gives
+the comparison.)
 """
 
 from __future__ import annotations

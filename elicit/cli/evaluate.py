@@ -95,7 +95,7 @@ def _run_eval_on_ray(
 
 def _fit_and_report(
     records: list[EvalRecord], out_dir: Path, *, folds: int, seed: int, title: str, source: str | None = None,
-    nonnegative: bool = False,
+    nonnegative: bool = True,
 ) -> None:  # fmt: skip
     fit = cross_fit(records, k=folds, seed=seed, source=source, nonnegative=nonnegative)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -213,7 +213,9 @@ def fit_command(
     out: Annotated[Path, typer.Option(help="Folder for fusion-head.json and the report.")] = Path("runs/fit"),
     folds: Annotated[int, typer.Option(help="Cross-fitting folds: every record is scored out of fold.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the folds and of the bootstrap intervals.")] = 0,
-    nonnegative: Annotated[bool, typer.Option(help="Keep the fused model's feature weights >= 0.")] = False,
+    nonnegative: Annotated[
+        bool, typer.Option(help="Keep the fused model's feature weights >= 0 (--no-nonnegative: signed weights).")
+    ] = True,
 ) -> None:
     """Fit the fusion head and baselines by cross-fitting, compare every method out of sample, save the head."""
     try:
