@@ -12,7 +12,7 @@ from elicit.chains import ConfidenceChain
 from elicit.datasets import build_corpus, load_builtin
 from elicit.elicitation.matching import match_any
 from elicit.model.hidden_states import HiddenStateEmbeddings
-from elicit.routing.policies import PRE_GENERATION, PolicySet, fit_scorers
+from elicit.routing.policies import GAIN_PROBE, PRE_GENERATION, PolicySet, fit_scorers
 from elicit.routing.retrieval import BM25PassageRetriever
 from elicit.routing.router import RetrievalRouter
 
@@ -61,22 +61,28 @@ def test_hidden_states_match_a_direct_transformers_pass_and_come_back_from_the_c
 
 
 def test_policies_fitted_on_real_answers_route_new_questions(chain, retriever, hidden_states, tmp_path):
-    # Train: capitals and long-tail cities the model has answered; the routed questions are others.
+    # Train: capitals and long-tail cities the model has answered, without and with passages;
+    # the routed questions are others.
     train = load_builtin("capitals", "train", limit=16) + load_builtin("cities", "train", limit=16)
-    answers = chain.batch([item.question for item in train])
-    correct = np.array(
-        [match_any(a.answer, item.golds(), item.question) for item, a in zip(train, answers, strict=True)]
-    )
+    questions = [item.question for item in train]
+
+    def right(answers: list) -> np.ndarray:
+        return np.array([match_any(a, item.golds(), item.question) for item, a in zip(train, answers, strict=True)])
+
+    correct = right([a.answer for a in chain.batch(questions)])
+    helped = right([r.answer for r in RetrievalRouter(chain, retriever, "always").batch(questions)])
+    fixed = helped & ~correct
     assert 0 < correct.sum() < len(correct), "the fixture needs right and wrong answers"
-    vectors = hidden_states.encode([item.question for item in train])
+    assert 2 <= fixed.sum() <= len(fixed) - 2, "the fixture needs answers passages fixed and others"
+    vectors = hidden_states.encode(questions)
     path = tmp_path / "policies.json"
-    PolicySet(hidden_states.model_name, fit_scorers(vectors, correct)).save(path)
+    PolicySet(hidden_states.model_name, fit_scorers(vectors, correct, fixed=fixed)).save(path)
     policies = PolicySet.load(path).policies(hidden_states)
-    assert list(policies) == list(PRE_GENERATION)
+    assert list(policies) == [*PRE_GENERATION, GAIN_PROBE]
 
     new = [item.question for item in load_builtin("capitals", "test", limit=3)] + [UNKNOWN]
-    assert not set(new) & {item.question for item in train}
-    for name in PRE_GENERATION:
+    assert not set(new) & set(questions)
+    for name in policies:
         router = RetrievalRouter(chain, retriever, name, policies=policies)
         scores = router.scores(new)
         assert np.isfinite(scores).all() and scores.shape == (len(new),)
@@ -89,6 +95,11 @@ def test_policies_fitted_on_real_answers_route_new_questions(chain, retriever, h
         assert result.retrieved == (result.score < router.threshold)
         assert (len(result.passages) == 2) == result.retrieved
         assert len(result.final.samples) == 1
+    # Passages fixed city answers far more often than capital answers: the gain probe sends
+    # the unseen city question, and only it, to retrieval.
+    gain = RetrievalRouter(chain, retriever, GAIN_PROBE, policies=policies)
+    gain.fit_threshold(new, budget=0.25)
+    assert [r.retrieved for r in gain.batch(new)] == [False, False, False, True]
 
 
 def test_confidence_router_keeps_the_first_answer_and_retrieves_with_passages(chain, retriever):
