@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+from itertools import cycle
 from pathlib import Path
 
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from elicit.routing.run import RouteEvalResult
 
 _STYLES = {"random": ("grey", "--"), "oracle": ("black", ":")}
+_GREY = 7
+"""Index of grey in the tab10 palette: left to random, so no policy is drawn in its colour."""
 
 
 def plot_curves(result: RouteEvalResult, path: Path | str) -> None:
-    """Every policy's curve, the never/always endpoints, and the budgets of the table marked."""
+    """Write :func:`curves_figure` as a PNG."""
+    curves_figure(result).savefig(path, dpi=120)
+
+
+def curves_figure(result: RouteEvalResult) -> Figure:
+    """Every policy's curve (the designated one drawn thicker), the never/always endpoints, and
+    the budgets of the table marked."""
     figure = Figure(figsize=(7.5, 4.8))
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
+    tab10 = colormaps["tab10"]
+    palette = cycle(tab10(index) for index in range(tab10.N) if index != _GREY)
     for name, values in result.curves.items():
-        color, line = _STYLES.get(name, (None, "-"))
-        axes.plot(result.rates, values, line, color=color, marker="o", markersize=3, label=name)
+        color, line = _STYLES.get(name) or (next(palette), "-")
+        designated = name == result.designated
+        label = f"{name} (designated)" if designated else name
+        width = 2.4 if designated else 1.2
+        axes.plot(result.rates, values, line, color=color, marker="o", markersize=3, linewidth=width, label=label)
     axes.scatter([0.0, 1.0], [result.accuracy_no_retrieval, result.accuracy_retrieval], color="red", zorder=5,
                  label="never / always")  # fmt: skip
     for budget in result.budgets:
@@ -30,4 +45,4 @@ def plot_curves(result: RouteEvalResult, path: Path | str) -> None:
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7, ncol=2)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    return figure

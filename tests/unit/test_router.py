@@ -9,11 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.language_models import FakeListChatModel
+from matplotlib.colors import to_rgba
 
 from elicit.calibration.metrics import auroc
 from elicit.chains import ConfidenceChain
 from elicit.model.loop import run_sync
 from elicit.routing.curves import (
+    RATES,
     accuracy_interval,
     generation_calls,
     oracle_accuracy,
@@ -24,11 +26,12 @@ from elicit.routing.curves import (
     retrieval_count,
     routing_curves,
 )
+from elicit.routing.figures import curves_figure, plot_curves
 from elicit.routing.mix import _shares, mixed_items, parse_mix
 from elicit.routing.policies import RandomPolicy
 from elicit.routing.retrieval import BM25PassageRetriever
 from elicit.routing.router import RetrievalRouter, RoutedAnswer
-from elicit.routing.run import designate
+from elicit.routing.run import RouteEvalResult, compare_policies, designate
 
 PASSAGES = [
     ("city:1", "Pawni", "Pawni is a city in India with a population of 23,450."),
@@ -324,3 +327,25 @@ def test_designation_follows_the_routing_outcome_not_knowing():
     assert designate(without, with_, {"first": gain, "second": gain})[0] == "first"  # ties: the earlier
     with pytest.raises(ValueError, match="at least one policy"):
         designate(without, with_, {})
+
+
+def test_routing_figure_draws_every_policy_in_its_own_colour_and_marks_the_designated(tmp_path):
+    rng = np.random.default_rng(0)
+    without, with_ = (rng.random(100) < 0.3).astype(float), (rng.random(100) < 0.7).astype(float)
+    scores = {f"policy{i}": rng.random(100) for i in range(9)}
+    curves, tables = compare_policies(without, with_, scores, n_resamples=20)
+    result = RouteEvalResult(
+        settings={}, seed=0, n_train=1, n_dev=1, n_eval=100, train_accuracy=0.3, dev_accuracy=0.3,
+        accuracy_no_retrieval=float(without.mean()), accuracy_retrieval=float(with_.mean()), retrieval_fixes=0,
+        retrieval_breaks=0, gold_passage_recall=None, representation="table", sweep=[], dev_auroc={},
+        dev_accuracy_at_budget={}, designated="policy4", rates=list(RATES), curves=curves,
+        oracle_share=oracle_share(curves), budgets=tables, auroc_no_retrieval_correct={}, by_dataset=[],
+    )  # fmt: skip
+    drawn = curves_figure(result).axes[0].get_lines()
+    lines = {line.get_label(): line for line in drawn if not str(line.get_label()).startswith("_")}  # not budgets
+    assert set(lines) == {"random", "oracle", "policy4 (designated)", *(f"policy{i}" for i in (0, 1, 2, 3, 5, 6, 7, 8))}
+    colours = [tuple(to_rgba(line.get_color())) for line in lines.values()]
+    assert len(set(colours)) == len(colours)  # nine policies, random and oracle: no two alike
+    assert lines["policy4 (designated)"].get_linewidth() > lines["policy0"].get_linewidth()
+    plot_curves(result, tmp_path / "route-eval.png")
+    assert (tmp_path / "route-eval.png").read_bytes().startswith(b"\x89PNG")
