@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from elicit.chains import ConfidenceChain
@@ -17,7 +18,7 @@ from elicit.types import Elicitation
 
 
 def _signal_table(elicitation: Elicitation) -> Table:
-    table = Table(title=f"answer: {elicitation.answer!r}   confidence: {pct(elicitation.confidence)} "
+    table = Table(title=f"answer: {escape(repr(elicitation.answer))}   confidence: {pct(elicitation.confidence)} "
                   f"({elicitation.confidence_source})")  # fmt: skip
     table.add_column("signal")
     table.add_column("value", justify="right")
@@ -33,7 +34,8 @@ def _sample_table(elicitation: Elicitation) -> Table:
         table.add_column(column)
     for i, sample in enumerate(elicitation.samples, start=1):
         flag = "yes" if sample.parsed and not sample.parse_error else (sample.parse_error or "no")
-        table.add_row(str(i), sample.answer or "-", pct(sample.confidence), flag, sample.text.replace("\n", " | ")[:70])
+        text = sample.text.replace("\n", " | ")[:70]
+        table.add_row(str(i), escape(sample.answer or "-"), pct(sample.confidence), escape(flag), escape(text))
     return table
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from elicit.cli.lazy import LazyGroup
 from elicit.model import embedded as models
@@ -39,8 +40,11 @@ BaseUrlOption = Annotated[
 
 
 def fail(exc: Exception) -> typer.Exit:
-    """Show an expected error as one red line (no traceback) and exit with status 2."""
-    console.print(f"[red]error:[/red] {exc}")
+    """Show an expected error as one red line (no traceback) and exit with status 2.
+
+    The message is escaped: rich would read a bracketed name in it ("[city:1]") as a style.
+    """
+    console.print(f"[red]error:[/red] {escape(str(exc))}")
     return typer.Exit(2)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from elicit.calibration.stats import format_interval
@@ -159,11 +160,20 @@ def route_eval(
 @app.command("route")
 def route(
     question: Annotated[str, typer.Argument(help="The question to answer.")],
-    policy: Annotated[str, typer.Option(help=f"{', '.join(BUILT_IN)} or a policy of --policies.")] = "nearest_correct",
+    policy: Annotated[
+        str | None,
+        typer.Option(help=f"{', '.join(BUILT_IN)} or a policy of --policies (default: the file's designated one)."),
+    ] = None,
     policies: Annotated[
         Path | None, typer.Option(help="Fitted policies (policies.json written by route-eval).")
     ] = None,
-    threshold: Annotated[float | None, typer.Option(help="Retrieve when the question's score is below this.")] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Retrieve when the question's score is below this (default: the designated policy's, "
+            "fitted on dev for the route-eval budget)."
+        ),
+    ] = None,
     samples: Annotated[int, typer.Option(help="Samples per question.")] = 5,
     k: Annotated[int, typer.Option(help="Passages given when retrieving.")] = 2,
     model: ModelOption = None,
@@ -177,6 +187,11 @@ def route(
             details = policy_set.details
             encoder = HiddenStateEmbeddings(model, layer=details["layer"], pooling=details["pooling"])
             fitted = policy_set.policies(encoder)
+            policy = policy or details.get("designated")
+            if policy is not None and policy == details.get("designated") and threshold is None:
+                threshold = details["threshold"]
+        if policy is None:
+            raise ValueError(f"name a --policy ({', '.join(BUILT_IN)}) or give --policies with a designated one")
         retriever = BM25PassageRetriever.from_passages(build_corpus(), k=k)
         with server_for(model, base_url) as handle:
             chain = ConfidenceChain(chat_model(handle), n_samples=samples)
@@ -188,5 +203,5 @@ def route(
     score = "" if result.score is None else f"score {result.score:.6g} vs threshold {threshold}: "
     console.print(f"{result.policy}: {score}{decision}")
     for passage in result.passages:
-        console.print(f"  [dim][{passage.id}] {passage.text}[/dim]")
-    console.print(f"answer: {result.answer!r}   confidence: {pct(result.final.confidence)}")
+        console.print(f"  [dim]{escape(f'[{passage.id}] {passage.text}')}[/dim]")
+    console.print(f"answer: {escape(repr(result.answer))}   confidence: {pct(result.final.confidence)}")

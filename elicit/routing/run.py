@@ -45,7 +45,7 @@ from elicit.routing.policies import GAIN_PROBE, PolicySet, fit_scorers
 from elicit.routing.retrieval import recall_at_k
 from elicit.routing.router import aanswer_with_passages, confidence_rank
 from elicit.routing.sweep import SWEEP_LAYERS, SweepRow, sweep_layers
-from elicit.routing.thrust import ThrustScorer
+from elicit.routing.thrust import ThrustScorer, threshold_for_budget
 from elicit.types import Elicitation, EvalRecord
 
 MINILM_THRUST = "thrust_minilm"
@@ -229,7 +229,9 @@ async def arun_route_eval(
 
     Writes ``{split}.jsonl`` and ``{split}-retrieval-k{k}.jsonl`` for train, dev and eval
     (one record per question, appended as it finishes), ``policies.json`` (the fitted
-    pre-generation policies and their representation) and ``route-eval.json``. ``settings``
+    pre-generation policies, their representation, and the designated policy with the
+    threshold that retrieves for ``DESIGNATION_BUDGET`` of the dev questions) and
+    ``route-eval.json``. ``settings``
     are stored and checked, so a resumed run never mixes records of different settings.
     """
     splits = {"train": train_items, "dev": dev_items, "eval": eval_items}
@@ -279,7 +281,6 @@ async def arun_route_eval(
         fit_scorers(x_train, train_correct.astype(bool), seed, fixed=fixed if gain_fittable else None),
         {"layer": best.layer, "pooling": best.pooling, "dev_auroc": best.dev_auroc, "seed": seed},
     )
-    policy_set.save(out / "policies.json")
 
     def sentences(texts: list[str]) -> NDArray[np.float64]:
         if embedding_cache is None:
@@ -292,6 +293,13 @@ async def arun_route_eval(
     dev_scores[MINILM_THRUST] = minilm_thrust.score(sentences(questions["dev"]))
     dev_auroc = {name: auroc(_as_unit(values), dev_correct) for name, values in dev_scores.items()}
     designated, dev_accuracy = designate(dev_correct, dev_with, dev_scores)
+    if designated in policy_set.scorers:  # a router can load it: it reads the file's default policy and threshold
+        policy_set.details |= {
+            "designated": designated,
+            "budget": DESIGNATION_BUDGET,
+            "threshold": threshold_for_budget(dev_scores[designated], DESIGNATION_BUDGET),
+        }
+    policy_set.save(out / "policies.json")
 
     scores = {name: s.score(x_eval) for name, s in policy_set.scorers.items()}
     scores[MINILM_THRUST] = minilm_thrust.score(sentences(questions["eval"]))

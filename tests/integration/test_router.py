@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
+from typer.testing import CliRunner
 
 from elicit.chains import ConfidenceChain
+from elicit.cli import app
 from elicit.datasets import build_corpus, load_builtin
 from elicit.elicitation.matching import match_any
 from elicit.model.hidden_states import HiddenStateEmbeddings
@@ -60,7 +62,7 @@ def test_hidden_states_match_a_direct_transformers_pass_and_come_back_from_the_c
         hidden_states.encode(texts[0])
 
 
-def test_policies_fitted_on_real_answers_route_new_questions(chain, retriever, hidden_states, tmp_path):
+def test_policies_fitted_on_real_answers_route_new_questions(server, chain, retriever, hidden_states, tmp_path):
     # Train: capitals and long-tail cities the model has answered, without and with passages;
     # the routed questions are others.
     train = load_builtin("capitals", "train", limit=16) + load_builtin("cities", "train", limit=16)
@@ -100,6 +102,15 @@ def test_policies_fitted_on_real_answers_route_new_questions(chain, retriever, h
     gain = RetrievalRouter(chain, retriever, GAIN_PROBE, policies=policies)
     gain.fit_threshold(new, budget=0.25)
     assert [r.retrieved for r in gain.batch(new)] == [False, False, False, True]
+
+    # The command line routes with the file's designated policy and threshold, as route-eval writes them.
+    details = {"layer": hidden_states.layer, "pooling": hidden_states.pooling, "designated": GAIN_PROBE,
+               "threshold": gain.threshold}  # fmt: skip
+    PolicySet(hidden_states.model_name, PolicySet.load(path).scorers, details).save(path)
+    command = ["route", UNKNOWN, "--policies", str(path), "--base-url", server.base_url, "--samples", "1"]
+    shown = CliRunner().invoke(app, command)
+    assert shown.exit_code == 0, shown.output
+    assert f"{GAIN_PROBE}: score" in shown.output and "retrieved" in shown.output and "city:1260022" in shown.output
 
 
 def test_confidence_router_keeps_the_first_answer_and_retrieves_with_passages(chain, retriever):
