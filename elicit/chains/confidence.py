@@ -59,10 +59,9 @@ def score_samples(
     ``encoder`` embeds answers for the semantic signals; None uses the bundled sentence model.
     """
     signals = compute_signals(
-        samples, answer, p_true=p_true, question=question, encoder=encoder if encoder is not None else bundled_encoder()
-    )
-    if p_true is None and p_true_reason:
-        signals.missing["p_true"] = p_true_reason
+        samples, answer, p_true=p_true, p_true_reason=p_true_reason, question=question,
+        encoder=encoder if encoder is not None else bundled_encoder(),
+    )  # fmt: skip
     if fusion is not None:
         return signals, fusion.predict_one(signals), "fusion"
     return signals, default_confidence(signals, len(samples)), "default"

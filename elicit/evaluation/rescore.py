@@ -27,9 +27,8 @@ def rescored(records: Sequence[EvalRecord], encoder: TextEncoder | None) -> list
                 f"record {record.id!r} holds no token logprobs: rescoring needs records evaluated with --keep-tokens"
             )
         signals = compute_signals(
-            record.samples, record.answer, p_true=record.signals.p_true, question=record.question, encoder=encoder
-        )
-        if record.signals.p_true is None and "p_true" in record.signals.missing:
-            signals.missing["p_true"] = record.signals.missing["p_true"]
+            record.samples, record.answer, p_true=record.signals.p_true,
+            p_true_reason=record.signals.missing.get("p_true"), question=record.question, encoder=encoder,
+        )  # fmt: skip
         result.append(record.model_copy(update={"signals": signals}))
     return result

@@ -22,6 +22,7 @@ def compute_signals(
     answer: str | None,
     *,
     p_true: float | None = None,
+    p_true_reason: str | None = None,
     question: str | None = None,
     encoder: TextEncoder | None = None,
 ) -> Signals:
@@ -29,7 +30,8 @@ def compute_signals(
 
     ``answer`` is usually the majority answer, but any answer can be scored (agreement,
     Avg-Conf, Pair-Rank and the logit features refer to it; entropy and margin describe the
-    answer distribution as a whole). ``p_true`` comes from a separate self-evaluation call.
+    answer distribution as a whole). ``p_true`` comes from a separate self-evaluation call;
+    ``p_true_reason`` says why it is missing (the request failed, its reply named neither word).
     ``question`` makes answer matching question-aware: "The capital is Canberra" and
     "Canberra" are one answer to "What is the capital of Australia?".
     ``encoder`` embeds answers for the embedding-based semantic signals (None: those are
@@ -55,7 +57,7 @@ def compute_signals(
         "agreement": "no samples",
         "entropy": "entropy needs at least 2 samples",
         "margin": "no sample gave a parsable answer",
-        "p_true": "P(True) not computed",
+        "p_true": p_true_reason or "P(True) not computed",
     }
     if answer is None:
         no_answer = "no answer to score"

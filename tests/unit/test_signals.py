@@ -163,6 +163,10 @@ def test_compute_signals_missing_reasons() -> None:
         "answer_similarity": "no embedding model given",
         "eigen_confidence": "no embedding model given",
     }
+    failed = compute_signals([paris_sample("Paris", None, None)] * 2, "Paris", p_true_reason="request failed")
+    assert failed.missing["p_true"] == "request failed"  # why the separate request gave nothing
+    assert "p_true" not in compute_signals([paris_sample("Paris", None, None)], "Paris", p_true=0.4,
+                                           p_true_reason="unused").missing  # fmt: skip
     unfound = compute_signals([paris_sample("Rome", 0.5, PARIS_TOKENS)], "Rome")
     assert unfound.missing["answer_prob"] == "answer not found in generated tokens"
     assert unfound.missing["entropy"] == "entropy needs at least 2 samples"
