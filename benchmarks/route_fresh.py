@@ -4,7 +4,9 @@ Splits are a hash of (seed, id), so a run with a new seed shares a few test ques
 run under another seed. When the earlier run shaped a decision (how the designated policy is
 chosen, say), its test questions are not fresh for the new one. This recomputes the
 designated policy's paired difference from random routing, at the budget it was chosen at,
-on the new run's test questions that were not test questions of the earlier run (default mix).
+on the new run's test questions that were not test questions of the earlier run (default
+mix). Questions are compared by their text: a generated id (``arithmetic:3:67``) names
+another question under another seed.
 
     python -m benchmarks.route_fresh runs/route-eval --earlier-seed 0
 """
@@ -16,6 +18,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
 from elicit.evaluation.batch import load_records
 from elicit.model.hidden_states import HiddenStateEmbeddings
@@ -31,15 +34,19 @@ def main() -> None:
     parser.add_argument("--earlier-seed", type=int, required=True, help="seed of the earlier run")
     parser.add_argument("--earlier-size", type=int, default=600, help="test questions of the earlier run")
     args = parser.parse_args()
-    result = RouteEvalResult.model_validate_json((args.run / "route-eval.json").read_text(encoding="utf-8"))
+    path = args.run / "route-eval.json"
+    try:
+        result = RouteEvalResult.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        raise SystemExit(f"{path} was not written by this version of route-eval: {exc}") from exc
     k = json.loads((args.run / "settings.json").read_text(encoding="utf-8"))["k"]
     policy_set = PolicySet.load(args.run / "policies.json")
     if result.designated not in policy_set.scorers:
         raise SystemExit(f"the designated policy {result.designated!r} is not in policies.json")
-    earlier = {item.id for item in mixed_items(DEFAULT_MIX, "test", args.earlier_size, args.earlier_seed)}
+    earlier = {item.question for item in mixed_items(DEFAULT_MIX, "test", args.earlier_size, args.earlier_seed)}
     plain = load_records(args.run / "eval.jsonl")
     augmented = {record.id: record for record in load_records(args.run / f"eval-retrieval-k{k}.jsonl")}
-    fresh = [record for record in plain if record.id not in earlier]
+    fresh = [record for record in plain if record.question not in earlier]
     details = policy_set.details
     encoder = HiddenStateEmbeddings(layer=details["layer"], pooling=details["pooling"])
     scores = policy_set.policy(result.designated, encoder).scores([record.question for record in fresh])

@@ -77,13 +77,15 @@ class LinearModel(BaseModel):
 
         With ``nonnegative``, features whose weight comes out negative are dropped and the
         rest refit until every feature weight is >= 0 (indicators stay free to be negative).
+        If every remaining weight is negative there is nothing sensible to keep, so that fit
+        is returned as it is, marked ``nonnegative=False`` so the file does not claim otherwise.
         """
         kept = list(features)
         while True:
             model = cls._fit_once(signals, y, kept, seed)
             negative = [name for name, w in zip(model.features, model.coef, strict=False) if w < 0]
             if not nonnegative or not negative or len(negative) == len(kept):
-                return model.model_copy(update={"nonnegative": nonnegative})
+                return model.model_copy(update={"nonnegative": nonnegative and not negative})
             kept = [name for name in kept if name not in negative]
 
     def refit(self, signals: Sequence[Signals], y: NDArray[np.bool_]) -> LinearModel:

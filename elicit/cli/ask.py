@@ -24,7 +24,7 @@ def _signal_table(elicitation: Elicitation) -> Table:
     table.add_column("value", justify="right")
     table.add_column("why missing", style="dim")
     for name, value in elicitation.signals.values().items():
-        table.add_row(name, pct(value), elicitation.signals.missing.get(name, ""))
+        table.add_row(name, pct(value), escape(elicitation.signals.missing.get(name, "")))  # may quote a token
     return table
 
 

@@ -23,7 +23,7 @@ from elicit.routing.figures import plot_curves
 from elicit.routing.mix import DEFAULT_MIX, jsonl_items, mixed_items, parse_mix
 from elicit.routing.policies import BUILT_IN, PolicySet
 from elicit.routing.retrieval import BM25PassageRetriever
-from elicit.routing.router import RetrievalRouter
+from elicit.routing.router import THRESHOLD_FREE, RetrievalRouter
 from elicit.routing.run import DESIGNATION_BUDGET, RouteEvalResult, arun_route_eval
 
 
@@ -75,7 +75,8 @@ def _print_result(result: RouteEvalResult, out: Path) -> None:
     aurocs = ", ".join(f"{name} {format_interval(v, i)}" for name, (v, i) in result.auroc_no_retrieval_correct.items())
     console.print(f"AUROC for 'answered correctly without retrieval' (held out): {aurocs}")
     by_set = "; ".join(
-        f"{row['dataset']} (n={row['n']}): {pct(row['accuracy_no_retrieval'])} -> {pct(row['accuracy_retrieval'])}"
+        f"{escape(row['dataset'])} (n={row['n']}): "
+        f"{pct(row['accuracy_no_retrieval'])} -> {pct(row['accuracy_retrieval'])}"
         for row in result.by_dataset
     )
     console.print(f"by dataset, without -> with retrieval: {by_set}")
@@ -123,6 +124,7 @@ def route_eval(
         if split == "dev":
             raise ValueError("split dev chooses the layer and the designated policy: report on test")
         if data is not None:
+            questions = str(data)
             items = load_jsonl(data)
             train_items, dev_items, eval_items = (
                 jsonl_items(items, name, size, seed)
@@ -130,6 +132,7 @@ def route_eval(
             )
         else:
             weights = parse_mix(dataset) if dataset else DEFAULT_MIX
+            questions = " ".join(f"{name}={weight:g}" for name, weight in weights.items())
             train_items, dev_items, eval_items = (
                 mixed_items(weights, name, size, seed)
                 for name, size in (("train", train_size), ("dev", dev_size), (split, eval_size))
@@ -143,7 +146,7 @@ def route_eval(
                 max_tokens=max_tokens, max_concurrency=concurrency, p_true=p_true,
             )  # fmt: skip
             settings = {"model": handle.model_name, "temperature": temperature, "max_tokens": max_tokens,
-                        "p_true": p_true}  # fmt: skip
+                        "p_true": p_true, "questions": questions}  # fmt: skip
             result = run_sync(
                 arun_route_eval(
                     chain, retriever, hidden_states, MiniLMEmbeddings(), train_items, dev_items, eval_items, out,
@@ -189,9 +192,12 @@ def route(
             fitted = policy_set.policies(encoder)
             policy = policy or details.get("designated")
             if policy is not None and policy == details.get("designated") and threshold is None:
-                threshold = details["threshold"]
+                threshold = details.get("threshold")
         if policy is None:
-            raise ValueError(f"name a --policy ({', '.join(BUILT_IN)}) or give --policies with a designated one")
+            where = f"{policies} names no designated policy" if policies is not None else "no --policies file given"
+            raise ValueError(f"name a --policy ({', '.join(BUILT_IN)} or one of the file's): {where}")
+        if threshold is None and policy not in THRESHOLD_FREE:  # before a server is started for nothing
+            raise ValueError(f"policy {policy!r} needs a --threshold (only a file's designated policy has one)")
         retriever = BM25PassageRetriever.from_passages(build_corpus(), k=k)
         with server_for(model, base_url) as handle:
             chain = ConfidenceChain(chat_model(handle), n_samples=samples)
@@ -200,7 +206,7 @@ def route(
     except ValueError as exc:
         raise fail(exc) from exc
     decision = "retrieved" if result.retrieved else "answered from memory"
-    score = "" if result.score is None else f"score {result.score:.6g} vs threshold {threshold}: "
+    score = "" if result.score is None else f"score {result.score:.6g} vs threshold {threshold:.6g}: "
     console.print(f"{result.policy}: {score}{decision}")
     for passage in result.passages:
         console.print(f"  [dim]{escape(f'[{passage.id}] {passage.text}')}[/dim]")

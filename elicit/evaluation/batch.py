@@ -181,7 +181,10 @@ class Resume:
 def resume(chain: AnswerChain, items: Sequence[QAItem], out_path: Path | str) -> Resume:
     """Check the items, repair a torn last line, and split the items into done and to do.
 
-    A file written under another strategy or sample count is refused rather than mixed.
+    A file written under another strategy or sample count is refused rather than mixed, and
+    so is a record whose id now names another question: generated ids (``arithmetic:3:67``)
+    name different questions under different seeds, and a resumed run must not keep an
+    answer to a question it did not ask.
     """
     ids = [item.id for item in items]
     if len(set(ids)) != len(ids):
@@ -192,6 +195,13 @@ def resume(chain: AnswerChain, items: Sequence[QAItem], out_path: Path | str) ->
     existing = load_records(path)
     _check_compatible(existing, chain, path)
     done = {record.id: record for record in existing}
+    for item in items:
+        record = done.get(item.id)
+        if record is not None and record.question != item.question:
+            raise RecordsFileError(
+                f"{path} holds {item.id!r} as {record.question!r}, but it now asks {item.question!r} "
+                "(another seed or data set?): use another output file"
+            )
     return Resume(path, done, [item for item in items if item.id not in done])
 
 

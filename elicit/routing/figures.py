@@ -35,8 +35,8 @@ def curves_figure(result: RouteEvalResult) -> Figure:
         label = f"{name} (designated)" if designated else name
         width = 2.4 if designated else 1.2
         axes.plot(result.rates, values, line, color=color, marker="o", markersize=3, linewidth=width, label=label)
-    axes.scatter([0.0, 1.0], [result.accuracy_no_retrieval, result.accuracy_retrieval], color="red", zorder=5,
-                 label="never / always")  # fmt: skip
+    axes.scatter([0.0, 1.0], [result.accuracy_no_retrieval, result.accuracy_retrieval], color="black", marker="s",
+                 zorder=5, label="never / always")  # fmt: skip
     for budget in result.budgets:
         axes.axvline(float(budget), color="grey", linewidth=0.6, linestyle="-.")
     axes.set_xlabel("retrieval rate (fraction of questions given passages)")

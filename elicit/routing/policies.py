@@ -27,7 +27,8 @@ FORMAT_VERSION = 2
 """Version of the JSON layout written by :meth:`PolicySet.save` (1 was a single Thrust scorer)."""
 
 PRE_GENERATION: tuple[str, ...] = ("thrust", "signed_pull", "nearest_correct", "probe", "learned")
-"""The fitted pre-generation policies, in table order; all but ``thrust`` need correctness labels."""
+"""The pre-generation policies every fit gives, in table order (``GAIN_PROBE`` follows when
+retrieval outcomes are given too); all but ``thrust`` need correctness labels."""
 
 GAIN_PROBE = "gain_probe"
 """The pre-generation policy fitted on retrieval's effect, when the TRAIN questions were also

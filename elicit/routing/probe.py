@@ -31,7 +31,8 @@ from elicit.routing.thrust import as_labels, as_matrix, check_queries
 
 
 class Scorer(Protocol):
-    """A fitted pre-generation score: vectors in, higher = more likely known."""
+    """A fitted pre-generation score: vectors in, higher = answer without retrieval (the model
+    likely knows the answer, or passages would not help)."""
 
     kind: ClassVar[str]
 
@@ -40,14 +41,18 @@ class Scorer(Protocol):
     def state(self) -> dict[str, Any]: ...
 
 
+MIN_PER_LABEL = 2
+"""Fewest training questions of each label a probe is fitted on (one per fold, two folds)."""
+
+
 def _fit_logistic(features: NDArray[np.float64], labels: NDArray[np.bool_], seed: int) -> tuple[Any, Any]:
     """Standardize, then a logistic regression whose C is chosen by 5-fold cross-validation
     (log loss); returns the fitted scaler and classifier."""
     if labels.all() or not labels.any():
         raise ValueError("the training labels are all correct or all wrong: a probe needs both")
     folds = min(5, int(labels.sum()), int((~labels).sum()))
-    if folds < 2:
-        raise ValueError("a probe needs at least 2 correct and 2 wrong training answers")
+    if folds < MIN_PER_LABEL:
+        raise ValueError(f"a probe needs at least {MIN_PER_LABEL} correct and {MIN_PER_LABEL} wrong training answers")
     pipeline = make_pipeline(
         StandardScaler(),
         LogisticRegressionCV(Cs=10, cv=StratifiedKFold(folds, shuffle=True, random_state=seed), scoring="neg_log_loss",
@@ -113,8 +118,20 @@ class RetrievalGainProbe(KnowledgeProbe):
 
     kind: ClassVar[str] = "gain_probe"
 
+    @staticmethod
+    def fittable(fixed: ArrayLike) -> bool:
+        """Whether retrieval fixed enough training answers, and left enough alone, to fit on."""
+        labels = np.asarray(fixed, dtype=bool)
+        return min(int(labels.sum()), int((~labels).sum())) >= MIN_PER_LABEL
+
     def fit(self, embeddings: ArrayLike, fixed: ArrayLike) -> RetrievalGainProbe:
         """``fixed``: per question, whether it was wrong without passages and right with them."""
+        if not self.fittable(fixed):
+            count, total = int(np.sum(fixed)), len(np.asarray(fixed))
+            raise ValueError(
+                f"retrieval fixed {count} of {total} training answers: the gain probe needs at least "
+                f"{MIN_PER_LABEL} fixed and {MIN_PER_LABEL} not fixed"
+            )
         super().fit(embeddings, fixed)
         return self
 

@@ -6,8 +6,9 @@ policy, by name or as an object:
 
 * ``never`` / ``always``: the two endpoints;
 * a pre-generation policy (``random``, Thrust and its labelled variants, the P(IK) probe, the
-  learned combination; see ``elicit.routing.policies``) scores the question before any
-  generation, so each question is answered in ONE pass, with or without passages;
+  retrieval-gain probe, the learned combination; see ``elicit.routing.policies``) scores the
+  question before any generation, so each question is answered in ONE pass, with or without
+  passages;
 * ``confidence`` is the chain's own confidence in a first, retrieval-free answer; a low one
   triggers a second pass with passages. It sees the actual answer, but always pays a pass.
 """
@@ -34,6 +35,9 @@ from elicit.types import Elicitation
 MISSING_CONFIDENCE = -1.0
 """Rank value of a missing confidence (no answer could be parsed): below every real
 confidence, so such a question is the first to be retrieved for."""
+
+THRESHOLD_FREE: tuple[str, ...] = ("never", "always")
+"""The policies that decide without a score, and so without a threshold."""
 
 
 class RetrievedPassage(BaseModel):
@@ -155,7 +159,7 @@ class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
 
     @property
     def needs_threshold(self) -> bool:
-        return self.name not in ("never", "always")
+        return self.name not in THRESHOLD_FREE
 
     # -- scores and thresholds --------------------------------------------------------------
 

@@ -12,7 +12,7 @@ EVAL questions report every policy at equal retrieval rates, with bootstrap inte
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from elicit.routing.curves import (
     routing_curves,
 )
 from elicit.routing.policies import GAIN_PROBE, PolicySet, fit_scorers
+from elicit.routing.probe import RetrievalGainProbe
 from elicit.routing.retrieval import recall_at_k
 from elicit.routing.router import aanswer_with_passages, confidence_rank
 from elicit.routing.sweep import SWEEP_LAYERS, SweepRow, sweep_layers
@@ -50,6 +51,11 @@ from elicit.types import Elicitation, EvalRecord
 
 MINILM_THRUST = "thrust_minilm"
 """Published Thrust on MiniLM sentence embeddings: the topic-similarity baseline."""
+
+LAYOUT = 2
+"""Version of the files a run folder holds (1: only the held-out questions answered with
+passages, in ``no_retrieval.jsonl`` and ``retrieval-k{k}.jsonl``); a folder of another
+layout is refused by the settings check instead of being silently answered again."""
 
 DESIGNATION_BUDGET = 0.3
 """The retrieval rate the designated pre-generation policy is chosen at (on DEV) and judged at."""
@@ -150,19 +156,23 @@ def _by_dataset(
 
 
 def designate(
-    without: NDArray[np.float64], with_: NDArray[np.float64], scores: Mapping[str, NDArray[np.float64]]
+    without: NDArray[np.float64],
+    with_: NDArray[np.float64],
+    scores: Mapping[str, NDArray[np.float64]],
+    candidates: Collection[str] | None = None,
 ) -> tuple[str, dict[str, float]]:
-    """The policy with the highest accuracy at ``DESIGNATION_BUDGET`` on these (DEV) questions,
-    ties going to the earlier one, and every policy's accuracy there.
+    """The candidate (default: every policy) with the highest accuracy at ``DESIGNATION_BUDGET``
+    on these (DEV) questions, ties going to the earlier one, and every policy's accuracy there.
 
     Chosen by the routing outcome itself, not by how well a policy predicts "answered
     correctly": a policy can know which questions the model gets wrong and still spend the
     budget where passages cannot help.
     """
-    if not scores:
-        raise ValueError("scores must hold at least one policy to designate")
     accuracy = {name: accuracy_at(name, values, without, with_, DESIGNATION_BUDGET) for name, values in scores.items()}
-    return max(accuracy, key=accuracy.__getitem__), accuracy
+    eligible = [name for name in accuracy if candidates is None or name in candidates]
+    if not eligible:
+        raise ValueError("scores must hold at least one candidate policy to designate")
+    return max(eligible, key=accuracy.__getitem__), accuracy
 
 
 def compare_policies(
@@ -244,7 +254,10 @@ async def arun_route_eval(
         if shared:
             raise ValueError(f"{a}_items and {b}_items share {len(shared)} ids (e.g. {sorted(shared)[0]!r})")
     out = Path(out_dir)
-    _check_settings(out, {**settings, "strategy": chain.strategy, "n_samples": chain.n_samples, "k": k})
+    _check_settings(
+        out,
+        {**settings, "strategy": chain.strategy, "n_samples": chain.n_samples, "k": k, "seed": seed, "layout": LAYOUT},
+    )
 
     retrieving = _RetrievingChain(chain, retriever, k)
 
@@ -272,7 +285,7 @@ async def arun_route_eval(
         hidden_states.model_dir, layer=best.layer, pooling=best.pooling, cache_path=hidden_states.cache.path
     )
     fixed = (train_with == 1) & (train_correct == 0)
-    gain_fittable = min(fixed.sum(), (~fixed).sum()) >= 2
+    gain_fittable = RetrievalGainProbe.fittable(fixed)
     if not gain_fittable:
         announce(f"retrieval fixed {int(fixed.sum())} of {fixed.size} train answers: too few to fit {GAIN_PROBE}")
     x_train = train_vectors[(best.layer, best.pooling)]
@@ -292,13 +305,13 @@ async def arun_route_eval(
     dev_scores = {name: s.score(x_dev) for name, s in policy_set.scorers.items()}
     dev_scores[MINILM_THRUST] = minilm_thrust.score(sentences(questions["dev"]))
     dev_auroc = {name: auroc(_as_unit(values), dev_correct) for name, values in dev_scores.items()}
-    designated, dev_accuracy = designate(dev_correct, dev_with, dev_scores)
-    if designated in policy_set.scorers:  # a router can load it: it reads the file's default policy and threshold
-        policy_set.details |= {
-            "designated": designated,
-            "budget": DESIGNATION_BUDGET,
-            "threshold": threshold_for_budget(dev_scores[designated], DESIGNATION_BUDGET),
-        }
+    # MiniLM Thrust is a baseline, not a candidate: policies.json holds one representation.
+    designated, dev_accuracy = designate(dev_correct, dev_with, dev_scores, candidates=policy_set.scorers)
+    policy_set.details |= {  # what a router reads as its default policy and threshold
+        "designated": designated,
+        "budget": DESIGNATION_BUDGET,
+        "threshold": threshold_for_budget(dev_scores[designated], DESIGNATION_BUDGET),
+    }
     policy_set.save(out / "policies.json")
 
     scores = {name: s.score(x_eval) for name, s in policy_set.scorers.items()}

@@ -83,6 +83,14 @@ def test_other_configuration_is_refused(tmp_path):
         run_sync(aevaluate(other, items(2), out, progress=False))
 
 
+def test_an_id_that_now_names_another_question_is_refused(tmp_path):
+    out = tmp_path / "eval.jsonl"
+    run_sync(aevaluate(chain(), items(2), out, progress=False))
+    reseeded = [items(2)[0], items(2)[1].model_copy(update={"question": "What is 48 * 22?"})]
+    with pytest.raises(RecordsFileError, match=r"holds 'q1' as 'Question 1\?', but it now asks 'What is 48 \* 22\?'"):
+        run_sync(aevaluate(chain(), reseeded, out, progress=False))
+
+
 class FailingOn(FakeListChatModel):
     """A fake chat model that fails for one question, as a dying server would."""
 

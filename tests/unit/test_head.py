@@ -84,8 +84,8 @@ def test_head_fuses_when_signals_complement_each_other() -> None:
 def test_head_keeps_the_single_signal_when_the_rest_is_noise(train, test_set) -> None:
     """Never worse than the best single signal: here agreement alone generates the labels.
 
-    With signed weights the fused model chases the noise and the single signal is chosen; the
-    default, non-negative weights, drops most of the noise, and either way the head is as good.
+    With signed weights the fused model chases the noise and the single signal is chosen; with
+    the default, non-negative weights, whatever is chosen must be as good on new questions.
     """
     chosen = FusionHead.fit(*train, nonnegative=False)
     best = min(chosen.candidates, key=lambda c: c.brier)
@@ -114,9 +114,16 @@ def test_nonnegative_weights_drop_features_that_would_go_negative() -> None:
         Signals(answer_prob=float(1 / (1 + np.exp(-v))), margin=float(np.clip(0.5 + 0.1 * v + 0.02 * e, 0, 1)))
         for v, e in zip(x, rng.normal(size=500), strict=True)
     ]
-    constrained = FusionHead.fit(signals, labels.tolist(), select=False, nonnegative=True)
+    constrained = FusionHead.fit(signals, labels.tolist(), select=False)  # the default
     assert constrained.linear is not None and constrained.linear.nonnegative
     assert all(w >= 0 for w in constrained.linear.coef[: len(constrained.linear.features)])
+    free = FusionHead.fit(signals, labels.tolist(), select=False, nonnegative=False)
+    assert free.linear is not None and not free.linear.nonnegative
+    assert free.linear.coef[free.linear.features.index("margin")] < 0  # what the default avoids
+    # Only a feature that goes negative: nothing is left to keep, and the head says it is signed.
+    against = [Signals(margin=s.margin) for s in signals]
+    alone = FusionHead.fit(against, (~labels).tolist(), select=False)
+    assert alone.linear is not None and alone.linear.coef[0] < 0 and not alone.linear.nonnegative
 
 
 def test_missing_indicator_is_used_when_missingness_is_informative() -> None:

@@ -61,6 +61,11 @@ def test_gain_probe_is_one_minus_the_probe_of_retrieval_fixing_the_answer():
     queries = np.random.default_rng(4).normal(size=(7, 6))
     np.testing.assert_allclose(gain.score(queries), 1.0 - KnowledgeProbe().fit(x, fixed).score(queries), rtol=1e-12)
     assert gain.score(queries[:1] + [5, 0, 0, 0, 0, 0])[0] < 0.1  # far on the "fixed" side: retrieve first
+    one_fixed = np.zeros(len(x), dtype=bool)
+    one_fixed[0] = True
+    assert not RetrievalGainProbe.fittable(one_fixed) and RetrievalGainProbe.fittable(fixed)
+    with pytest.raises(ValueError, match="retrieval fixed 1 of 160 training answers: the gain probe needs at least 2"):
+        RetrievalGainProbe().fit(x, one_fixed)
 
 
 def test_fit_scorers_adds_the_gain_probe_only_with_retrieval_outcomes(tmp_path):

@@ -325,8 +325,10 @@ def test_designation_follows_the_routing_outcome_not_knowing():
     name, accuracy = designate(without, with_, {"knows": knows, "gain": gain})
     assert name == "gain" and accuracy == pytest.approx({"knows": 0.7, "gain": 0.8})
     assert designate(without, with_, {"first": gain, "second": gain})[0] == "first"  # ties: the earlier
-    with pytest.raises(ValueError, match="at least one policy"):
-        designate(without, with_, {})
+    only_knows, every = designate(without, with_, {"knows": knows, "gain": gain}, candidates={"knows"})
+    assert only_knows == "knows" and set(every) == {"knows", "gain"}  # every policy's accuracy is still given
+    with pytest.raises(ValueError, match="at least one candidate policy"):
+        designate(without, with_, {"gain": gain}, candidates=())
 
 
 def test_routing_figure_draws_every_policy_in_its_own_colour_and_marks_the_designated(tmp_path):
