@@ -42,7 +42,8 @@ class Scorer(Protocol):
 
 
 MIN_PER_LABEL = 2
-"""Fewest training questions of each label a probe is fitted on (one per fold, two folds)."""
+"""Fewest training questions of each label a probe is fitted on: two folds at least, each
+holding one of each label."""
 
 
 def _fit_logistic(features: NDArray[np.float64], labels: NDArray[np.bool_], seed: int) -> tuple[Any, Any]:
