@@ -46,7 +46,8 @@ def main() -> None:
     earlier = {item.question for item in mixed_items(DEFAULT_MIX, "test", args.earlier_size, args.earlier_seed)}
     plain = load_records(args.run / "eval.jsonl")
     augmented = {record.id: record for record in load_records(args.run / f"eval-retrieval-k{k}.jsonl")}
-    fresh = [record for record in plain if record.question not in earlier]
+    # In id order: the file holds records in the order they finished, which varies between runs.
+    fresh = sorted((record for record in plain if record.question not in earlier), key=lambda record: record.id)
     details = policy_set.details
     encoder = HiddenStateEmbeddings(layer=details["layer"], pooling=details["pooling"])
     scores = policy_set.policy(result.designated, encoder).scores([record.question for record in fresh])
