@@ -241,8 +241,8 @@ async def arun_route_eval(
     (one record per question, appended as it finishes), ``policies.json`` (the fitted
     pre-generation policies, their representation, and the designated policy with the
     threshold that retrieves for ``DESIGNATION_BUDGET`` of the dev questions) and
-    ``route-eval.json``. ``settings``
-    are stored and checked, so a resumed run never mixes records of different settings.
+    ``route-eval.json``. ``settings`` (with the seed and the folder's layout) are stored and
+    checked, so a resumed run never mixes records of different settings.
     """
     splits = {"train": train_items, "dev": dev_items, "eval": eval_items}
     for name, items in splits.items():
