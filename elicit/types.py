@@ -56,6 +56,20 @@ class Sample(_Model):
     finish_reason: str | None = None
 
 
+LOGIT_SIGNALS: tuple[str, ...] = ("answer_prob", "answer_mean_prob", "answer_min_prob", "token_entropy")
+"""Token-probability signals of the answer span (they need the answer and token logprobs)."""
+SEQUENCE_SIGNALS: tuple[str, ...] = ("sequence_prob", "sequence_joint_prob")
+"""Token-probability signals of whole samples (they need token logprobs only)."""
+SEMANTIC_SIGNALS: tuple[str, ...] = (
+    "semantic_agreement",
+    "semantic_entropy",
+    "lexical_similarity",
+    "embedding_similarity",
+    "answer_similarity",
+    "eigen_confidence",
+)
+"""Signals of how close in meaning the samples are (embedding ones need an encoder)."""
+
 SIGNAL_NAMES: tuple[str, ...] = (
     "verbal_mean",
     "avg_conf",
@@ -63,19 +77,10 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "agreement",
     "entropy",
     "margin",
-    "answer_prob",
-    "answer_mean_prob",
-    "answer_min_prob",
-    "token_entropy",
+    *LOGIT_SIGNALS,
     "p_true",
-    "sequence_prob",
-    "sequence_joint_prob",
-    "semantic_agreement",
-    "semantic_entropy",
-    "lexical_similarity",
-    "embedding_similarity",
-    "answer_similarity",
-    "eigen_confidence",
+    *SEQUENCE_SIGNALS,
+    *SEMANTIC_SIGNALS,
 )
 """Every signal elicit computes, in a fixed order."""
 

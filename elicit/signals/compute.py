@@ -12,9 +12,9 @@ import numpy as np
 
 from elicit.model.embeddings import TextEncoder
 from elicit.signals import consistency
-from elicit.signals.logit import LOGIT_SIGNALS, logit_signals, sequence_signals
+from elicit.signals.logit import logit_signals, sequence_signals
 from elicit.signals.semantic import semantic_signals
-from elicit.types import SIGNAL_NAMES, Sample, Signals
+from elicit.types import LOGIT_SIGNALS, SIGNAL_NAMES, Sample, Signals
 
 
 def compute_signals(

@@ -15,12 +15,10 @@ import numpy as np
 from scipy.special import entr, softmax
 
 from elicit.signals.consistency import matching_samples
-from elicit.types import Sample, TokenLogprob
+from elicit.types import LOGIT_SIGNALS, SEQUENCE_SIGNALS, Sample, TokenLogprob
 
 _ANSWER_LABEL = re.compile(r"(?<!\w)(?:answer|g(?:uess)?\s*\d+)\s*[*_]*\s*[:：]", re.IGNORECASE)
 """A label the prompts put before an answer ("Answer:", "G1:", "**Answer**:", ...)."""
-
-LOGIT_SIGNALS = ("answer_prob", "answer_mean_prob", "answer_min_prob", "token_entropy")
 
 
 def locate_answer_span(tokens: Sequence[TokenLogprob], answer: str, text: str | None = None) -> tuple[int, int] | None:
@@ -142,9 +140,6 @@ def logit_signals(
     else:
         missing["token_entropy"] = "no top_logprobs at the answer tokens"
     return values, missing
-
-
-SEQUENCE_SIGNALS = ("sequence_prob", "sequence_joint_prob")
 
 
 def sequence_signals(samples: Sequence[Sample]) -> tuple[dict[str, float], dict[str, str]]:

@@ -30,16 +30,7 @@ from numpy.typing import NDArray
 from elicit.elicitation.matching import same_answer, token_f1
 from elicit.model.embeddings import TextEncoder
 from elicit.signals.consistency import group_answers
-from elicit.types import Sample
-
-SEMANTIC_SIGNALS = (
-    "semantic_agreement",
-    "semantic_entropy",
-    "lexical_similarity",
-    "embedding_similarity",
-    "answer_similarity",
-    "eigen_confidence",
-)
+from elicit.types import SEMANTIC_SIGNALS, Sample
 
 SEMANTIC_THRESHOLD = 0.9
 """Cosine similarity of two answer forms above which they are one meaning. Set high on

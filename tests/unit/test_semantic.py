@@ -9,8 +9,8 @@ import pytest
 
 from elicit.signals.compute import compute_signals
 from elicit.signals.logit import sequence_signals
-from elicit.signals.semantic import SEMANTIC_SIGNALS, semantic_signals
-from elicit.types import Sample, TokenLogprob
+from elicit.signals.semantic import semantic_signals
+from elicit.types import SEMANTIC_SIGNALS, Sample, TokenLogprob
 
 
 class TableEncoder:
