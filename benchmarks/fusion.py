@@ -53,7 +53,9 @@ def main() -> None:
         shown = {
             "AUROC": format_interval(metrics.auroc(values, correct), intervals["auroc"]),
             "ECE": format_interval(metrics.ece(values, correct), intervals["ece"]),
-            "Brier": format_interval(metrics.brier(values, correct), intervals["brier"]),
+            "Brier": format_interval(metrics.brier(values, correct), intervals["brier"], 4),
+            # Calibration in the large: a shift of the share correct moves every prediction.
+            "mean confidence": f"{values.mean():.1%} (share correct {correct.mean():.1%})",
         }
         print(f"{name}: " + ", ".join(f"{metric} {text}" for metric, text in shown.items()))
     head_scores, rival_scores = scores.values()
