@@ -17,8 +17,8 @@ import argparse
 import numpy as np
 
 from elicit.calibration import metrics
-from elicit.calibration.calibrators import PlattScaling
-from elicit.calibration.fitting import best_feature, scored_records
+from elicit.calibration.calibrators import BestSingle
+from elicit.calibration.fitting import scored_records
 from elicit.calibration.head import FusionHead
 from elicit.calibration.stats import bootstrap_intervals, format_interval, paired_bootstrap_difference
 from elicit.evaluation.batch import load_records
@@ -40,8 +40,8 @@ def main() -> None:
     if any(r.confidence is None for r in held):
         raise SystemExit(f"{args.held_out}: some records carry no confidence; evaluate them with --fusion {args.head}")
     train_correct = np.array([r.correct for r in train])
-    rival = best_feature([r.signals for r in train], train_correct)
-    platt = PlattScaling(rival).fit([r.signals for r in train], train_correct.tolist())
+    platt = BestSingle().fit([r.signals for r in train], train_correct.tolist())
+    rival = platt.feature_
     correct = np.array([r.correct for r in held])
     scores = {
         f"head ({head.choice}, as eval --fusion gave it)": np.array([r.confidence for r in held], dtype=float),

@@ -7,9 +7,9 @@ Confidence values are probabilities in [0, 1]; higher means more likely correct.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Model(BaseModel):
@@ -56,37 +56,14 @@ class Sample(_Model):
     finish_reason: str | None = None
 
 
-LOGIT_SIGNALS: tuple[str, ...] = ("answer_prob", "answer_mean_prob", "answer_min_prob", "token_entropy")
-"""Token-probability signals of the answer span (they need the answer and token logprobs)."""
-SEQUENCE_SIGNALS: tuple[str, ...] = ("sequence_prob", "sequence_joint_prob")
-"""Token-probability signals of whole samples (they need token logprobs only)."""
-SEMANTIC_SIGNALS: tuple[str, ...] = (
-    "semantic_agreement",
-    "semantic_entropy",
-    "lexical_similarity",
-    "embedding_similarity",
-    "answer_similarity",
-    "eigen_confidence",
-)
-"""Signals of how close in meaning the samples are (embedding ones need an encoder)."""
-
-SIGNAL_NAMES: tuple[str, ...] = (
-    "verbal_mean",
-    "avg_conf",
-    "pair_rank",
-    "agreement",
-    "entropy",
-    "margin",
-    *LOGIT_SIGNALS,
-    "p_true",
-    *SEQUENCE_SIGNALS,
-    *SEMANTIC_SIGNALS,
-)
-"""Every signal elicit computes, in a fixed order."""
-
-
 class Signals(_Model):
-    """Every confidence signal for one question, each in [0, 1] or None.
+    """Every confidence signal for one question, each in [0, 1] or None, by name.
+
+    The signals themselves are defined once, in :mod:`elicit.signals.registry`; this model
+    only holds their values, flat (``{"agreement": 0.8, ..., "n_samples": 5, "missing":
+    {...}}``), so a signal added to the registry appears here, in records and in reports
+    without a change to this class. Read a value as an attribute (``signals.agreement``)
+    or with :meth:`get`, which also answers None for a signal this record predates.
 
     A None value always has an entry in ``missing`` saying why it could not be computed,
     so a user can tell "the model gave no confidence" from "logprobs were off".
@@ -94,35 +71,38 @@ class Signals(_Model):
     is weaker evidence than out of 10, and a fusion head smooths counts with it.
     """
 
-    verbal_mean: float | None = Field(default=None, ge=0.0, le=1.0)
-    avg_conf: float | None = Field(default=None, ge=0.0, le=1.0)
-    pair_rank: float | None = Field(default=None, ge=0.0, le=1.0)
-    agreement: float | None = Field(default=None, ge=0.0, le=1.0)
-    entropy: float | None = Field(default=None, ge=0.0, le=1.0)
-    margin: float | None = Field(default=None, ge=0.0, le=1.0)
-    answer_prob: float | None = Field(default=None, ge=0.0, le=1.0)
-    answer_mean_prob: float | None = Field(default=None, ge=0.0, le=1.0)
-    answer_min_prob: float | None = Field(default=None, ge=0.0, le=1.0)
-    token_entropy: float | None = Field(default=None, ge=0.0, le=1.0)
-    p_true: float | None = Field(default=None, ge=0.0, le=1.0)
-    sequence_prob: float | None = Field(default=None, ge=0.0, le=1.0)
-    sequence_joint_prob: float | None = Field(default=None, ge=0.0, le=1.0)
-    semantic_agreement: float | None = Field(default=None, ge=0.0, le=1.0)
-    semantic_entropy: float | None = Field(default=None, ge=0.0, le=1.0)
-    lexical_similarity: float | None = Field(default=None, ge=0.0, le=1.0)
-    embedding_similarity: float | None = Field(default=None, ge=0.0, le=1.0)
-    answer_similarity: float | None = Field(default=None, ge=0.0, le=1.0)
-    eigen_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
     n_samples: int | None = Field(default=None, ge=0)
     missing: dict[str, str] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _probabilities(self) -> Signals:
+        """Every signal value is a probability or None (a bool or a string is not one)."""
+        extra = self.__pydantic_extra__ or {}
+        for name, value in extra.items():
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"signal {name!r} must be a number in [0, 1] or None, got {value!r}")
+            extra[name] = float(value)
+        return self
+
+    def get(self, name: str) -> float | None:
+        """The value of signal ``name``; None when it is missing or was never computed here."""
+        return (self.__pydantic_extra__ or {}).get(name)
+
     def values(self) -> dict[str, float | None]:
-        """Signal name -> value, in ``SIGNAL_NAMES`` order."""
-        return {name: getattr(self, name) for name in SIGNAL_NAMES}
+        """Signal name -> value, in the order they were computed (the registry's)."""
+        return dict(self.__pydantic_extra__ or {})
 
     def to_dict(self) -> dict[str, Any]:
         """Values and reasons for missing ones, as plain JSON."""
         return self.model_dump(mode="json")
+
+    if TYPE_CHECKING:  # pydantic resolves extra fields as attributes at run time
+
+        def __getattr__(self, name: str) -> float | None: ...
 
 
 class Elicitation(_Model):

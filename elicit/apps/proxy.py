@@ -40,10 +40,17 @@ from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from elicit import defaults
 from elicit.apps.errors import ProxyError
 from elicit.apps.page import chat_page
 from elicit.apps.streaming import relay_stream
-from elicit.chains.conversation import ConversationConfidence, ConversationScorer, check_settings, conversation
+from elicit.chains.conversation import (
+    ConversationConfidence,
+    ConversationScorer,
+    check_settings,
+    conversation,
+    sample_budget,
+)
 from elicit.model.client import chat_model
 from elicit.model.loop import discard
 from elicit.model.serving import ServerHandle
@@ -165,7 +172,7 @@ class Upstream:
     """The upstream server: forwarding, its model names, and one confidence scorer per model."""
 
     def __init__(
-        self, url: str, *, model: str | None, n_samples: int, temperature: float, max_tokens: int,
+        self, url: str, *, model: str | None, n_samples: int, temperature: float, max_tokens: int | None,
         threshold: float, fusion: FusionHead | None, seed: int | None, timeout: float,
     ) -> None:  # fmt: skip
         self.url = url.rstrip("/")
@@ -177,7 +184,7 @@ class Upstream:
         }  # fmt: skip
         self.client: httpx.AsyncClient | None = None
         self._scorers: dict[str, ConversationScorer] = {}
-        check_settings(n_samples, temperature, max_tokens, threshold)
+        check_settings(n_samples, temperature, sample_budget(max_tokens), threshold)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -326,12 +333,12 @@ def create_app(
     *,
     model: str | None = None,
     api_key: str | None = None,
-    n_samples: int = 5,
-    temperature: float = 0.7,
-    max_tokens: int = 48,
-    threshold: float = 0.5,
+    n_samples: int = defaults.N_SAMPLES,
+    temperature: float = defaults.TEMPERATURE,
+    max_tokens: int | None = None,
+    threshold: float = defaults.LOW_TRUST,
     fusion: FusionHead | None = None,
-    seed: int | None = 0,
+    seed: int | None = defaults.SEED,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_n: int = DEFAULT_MAX_N,
     timeout: float = 600.0,

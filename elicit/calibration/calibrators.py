@@ -22,14 +22,19 @@ from scipy.special import expit, logit
 from sklearn.exceptions import NotFittedError
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 
-from elicit.calibration.features import FEATURES, LOGIT_CLIP, check_features, feature_matrix, signal_matrix
+from elicit.calibration.features import LOGIT_CLIP, check_features, feature_matrix, features, signal_matrix
+from elicit.signals.registry import specs
 from elicit.types import Signals
 
 MAP_KINDS: tuple[str, ...] = ("platt", "isotonic")
 
-TEMPERATURE_SIGNALS: tuple[str, ...] = ("answer_prob", "answer_mean_prob", "answer_min_prob", "p_true")
-"""Signals that are model probabilities, the only ones where a temperature means anything."""
+
+def temperature_signals() -> tuple[str, ...]:
+    """Signals that are model probabilities (``SignalSpec.probability``), the only ones where a
+    temperature means anything."""
+    return tuple(signal.name for signal in specs() if signal.probability)
 
 
 def check_labels(n_rows: int, labels: Sequence[bool]) -> NDArray[np.bool_]:
@@ -160,10 +165,10 @@ class TemperatureScaling(Calibrator):
     LOG_T_BOUNDS: tuple[float, float] = (math.log(1e-2), math.log(1e2))
 
     def __init__(self, feature: str) -> None:
-        if feature not in TEMPERATURE_SIGNALS:
+        if feature not in temperature_signals():
             raise ValueError(
                 f"feature {feature!r} is not probability-valued; temperature scaling needs one of"
-                f" {list(TEMPERATURE_SIGNALS)}"
+                f" {list(temperature_signals())}"
             )
         super().__init__(feature)
         self.temperature = 1.0
@@ -192,7 +197,7 @@ class TemperatureScaling(Calibrator):
 
 def present_features(signals: Sequence[Signals], names: Sequence[str] | None = None) -> tuple[str, ...]:
     """The requested features, or every feature observed at least once; each must be observed."""
-    requested = tuple(FEATURES) if names is None else tuple(names)
+    requested = tuple(features()) if names is None else tuple(names)
     if not requested:
         raise ValueError("features is empty")
     values = feature_matrix(signals, requested)
@@ -216,9 +221,34 @@ def fit_baselines(
     fitted: dict[str, Calibrator] = {}
     for feature in present_features(signals, features):
         kinds: list[type[Calibrator]] = [PlattScaling, IsotonicCalibration]
-        if feature in TEMPERATURE_SIGNALS:
+        if feature in temperature_signals():
             kinds.append(TemperatureScaling)
         for kind in kinds:
             calibrator = kind(feature).fit(signals, labels)
             fitted[calibrator.name] = calibrator
     return fitted
+
+
+class BestSingle:
+    """The rival a fusion head must beat: the feature that ranks the training answers best, Platt-mapped.
+
+    The feature is chosen by its AUROC on the training rows alone (mean-imputed where
+    missing), so the rival, like the head, never sees the rows it is compared on.
+    """
+
+    def fit(self, signals: Sequence[Signals], labels: Sequence[bool]) -> Self:
+        """Choose the feature on these rows and fit its Platt map; returns self."""
+        y = check_labels(len(signals), labels)
+        names = present_features(signals)
+        values = feature_matrix(signals, names)
+        imputed = np.where(np.isnan(values), np.nanmean(values, axis=0), values)
+        aurocs = [roc_auc_score(y, column) for column in imputed.T]
+        self.feature_ = names[int(np.argmax(aurocs))]
+        self.calibrator_ = PlattScaling(self.feature_).fit(signals, labels)
+        return self
+
+    def predict(self, signals: Sequence[Signals]) -> NDArray[np.float64]:
+        """Probability that each answer is correct."""
+        if not hasattr(self, "calibrator_"):
+            raise NotFittedError("BestSingle is not fitted; call fit first")
+        return self.calibrator_.predict(signals)

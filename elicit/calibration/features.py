@@ -19,6 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import logit
 
+from elicit.signals.registry import specs
+from elicit.signals.spec import FeatureForm
 from elicit.types import Signals
 
 LOGIT_CLIP = 1e-4
@@ -63,60 +65,55 @@ def _linear(name: str) -> Feature:
     return Feature(name, (name,), lambda v, n: v[name], name)
 
 
+_FORMS: dict[FeatureForm, Callable[[str], Feature]] = {
+    "log": _log,
+    "logit": _logit,
+    "smoothed": _smoothed,
+    "linear": _linear,
+}
+"""Each signal's declared form (``SignalSpec.form``) -> the feature that reads it so."""
+
+
 def _cocoa(values: Columns, n: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.log(np.maximum(values["answer_prob"], LOG_FLOOR)) * (1.0 - values["answer_similarity"])
 
 
-FEATURES: dict[str, Feature] = {
-    feature.name: feature
-    for feature in (
-        _log("answer_prob"),
-        _log("answer_mean_prob"),
-        _log("answer_min_prob"),
-        _log("sequence_prob"),
-        _log("sequence_joint_prob"),
-        _logit("p_true"),
-        _logit("verbal_mean"),
-        _logit("avg_conf"),
-        _logit("pair_rank"),
-        _smoothed("agreement"),
-        _smoothed("semantic_agreement"),
-        _linear("entropy"),
-        _linear("margin"),
-        _linear("token_entropy"),
-        _linear("semantic_entropy"),
-        _linear("lexical_similarity"),
-        _linear("embedding_similarity"),
-        _linear("answer_similarity"),
-        _linear("eigen_confidence"),
-        Feature("cocoa", ("answer_prob", "answer_similarity"), _cocoa, "log answer_prob x (1 - answer_similarity)"),
-    )
-}
-"""Every feature by name; a feature named after a signal is that signal's transform."""
+COMBINED: tuple[Feature, ...] = (
+    Feature("cocoa", ("answer_prob", "answer_similarity"), _cocoa, "log answer_prob x (1 - answer_similarity)"),
+)
+"""Features that combine several signals (named for themselves, not for a signal)."""
+
+
+def features() -> dict[str, Feature]:
+    """Every feature by name: one per registered signal, in its declared form, then the combined ones."""
+    own = {signal.name: _FORMS[signal.form](signal.name) for signal in specs()}
+    return own | {feature.name: feature for feature in COMBINED}
 
 
 def check_features(names: Sequence[str]) -> None:
     """Reject unknown feature names, listing the known ones."""
-    unknown = [name for name in names if name not in FEATURES]
+    known = features()
+    unknown = [name for name in names if name not in known]
     if unknown:
-        raise ValueError(f"unknown feature names {unknown}; known: {list(FEATURES)}")
+        raise ValueError(f"unknown feature names {unknown}; known: {list(known)}")
 
 
 def signal_matrix(signals: Sequence[Signals], names: Sequence[str]) -> NDArray[np.float64]:
     """Rows of raw signal values, shape (len(signals), len(names)), NaN where a signal is missing."""
-    values = np.array([[getattr(item, name) for name in names] for item in signals], dtype=float)
+    values = np.array([[item.get(name) for name in names] for item in signals], dtype=float)
     return values.reshape(len(signals), len(names))
 
 
 def feature_matrix(signals: Sequence[Signals], names: Sequence[str]) -> NDArray[np.float64]:
     """Rows of feature values for ``signals``, NaN where an input signal is missing."""
     check_features(names)
-    inputs = sorted({name for feature in names for name in FEATURES[feature].inputs})
+    catalogue = features()
+    inputs = sorted({name for feature in names for name in catalogue[feature].inputs})
     raw = dict(zip(inputs, signal_matrix(signals, inputs).T, strict=True))
     counts = np.array([np.nan if item.n_samples is None else item.n_samples for item in signals], dtype=float)
     columns = []
     for name in names:
-        feature = FEATURES[name]
+        feature = catalogue[name]
         with np.errstate(invalid="ignore"):
             column = np.asarray(feature.transform(raw, counts), dtype=float)
         missing = np.any([np.isnan(raw[i]) for i in feature.inputs], axis=0)

@@ -24,15 +24,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.metrics import roc_auc_score
+from sklearn.base import clone
 
-from elicit.calibration.calibrators import Calibrator, PlattScaling, fit_baselines, present_features
-from elicit.calibration.features import feature_matrix, signal_matrix
-from elicit.calibration.head import FUSED, FusionHead, Selection
+from elicit.calibration.calibrators import BestSingle, Calibrator, fit_baselines
+from elicit.calibration.features import signal_matrix
+from elicit.calibration.head import FUSED, FusionHead
 from elicit.calibration.head_file import provenance_for
 from elicit.calibration.stats import cross_fit_folds
 from elicit.datasets.items import dataset_name
-from elicit.types import SIGNAL_NAMES, EvalRecord, Signals
+from elicit.signals.registry import names
+from elicit.types import EvalRecord
 
 HEAD = "head"
 BEST_SINGLE = "best single"
@@ -74,11 +75,12 @@ def raw_scores(records: Sequence[EvalRecord]) -> tuple[dict[str, NDArray[np.floa
 
     Missing values take ``RAW_FALLBACK``; the second mapping counts them per method.
     """
-    values = signal_matrix([r.signals for r in records], SIGNAL_NAMES)
+    signal_names = names()
+    values = signal_matrix([r.signals for r in records], signal_names)
     missing = np.isnan(values)
     scores: dict[str, NDArray[np.float64]] = {}
     fallbacks: dict[str, int] = {}
-    for i, name in enumerate(SIGNAL_NAMES):
+    for i, name in enumerate(signal_names):
         if missing[:, i].all():
             continue
         scores[f"raw:{name}"] = np.where(missing[:, i], RAW_FALLBACK, values[:, i])
@@ -99,15 +101,6 @@ def _check_labels(records: Sequence[EvalRecord], k: int) -> None:
         )
 
 
-def best_feature(signals: Sequence[Signals], correct: NDArray[np.bool_]) -> str:
-    """The feature whose values (mean-imputed) rank ``correct`` best on these rows."""
-    names = present_features(signals)
-    values = feature_matrix(signals, names)
-    imputed = np.where(np.isnan(values), np.nanmean(values, axis=0), values)
-    aurocs = [roc_auc_score(correct, column) for column in imputed.T]
-    return names[int(np.argmax(aurocs))]
-
-
 def cross_fit(
     records: Sequence[EvalRecord], k: int = 5, seed: int = 0, *, source: str | None = None, nonnegative: bool = True
 ) -> CrossFit:
@@ -124,6 +117,7 @@ def cross_fit(
     folds = cross_fit_folds([r.id for r in kept], correct, groups=datasets, k=k, seed=seed)
     signals = [r.signals for r in kept]
     scores, fallbacks = raw_scores(kept)
+    template = FusionHead(nonnegative=nonnegative, seed=seed)
     fitted: dict[str, NDArray[np.float64]] = {name: np.full(len(kept), np.nan) for name in (HEAD, FUSED, BEST_SINGLE)}
     head_choices: list[str] = []
     rivals: list[str] = []
@@ -133,23 +127,22 @@ def cross_fit(
         train_signals = [signals[i] for i in train]
         train_labels = correct[train].tolist()
         test_signals = [signals[i] for i in test]
-        selection = Selection.run(train_signals, train_labels, seed=seed, nonnegative=nonnegative)
-        head = selection.build(selection.best())
+        head = clone(template).fit(train_signals, train_labels)
         fitted[HEAD][test] = head.predict(test_signals)
         head_choices.append(head.choice)
-        fused = head if head.linear is not None else selection.build(selection.best(FUSED))
+        fused = head if head.linear_ is not None else head.alternative(FUSED)
         fitted[FUSED][test] = fused.predict(test_signals)
-        rival = best_feature(train_signals, correct[train])
-        rivals.append(rival)
-        fitted[BEST_SINGLE][test] = PlattScaling(rival).fit(train_signals, train_labels).predict(test_signals)
+        rival = BestSingle().fit(train_signals, train_labels)
+        rivals.append(rival.feature_)
+        fitted[BEST_SINGLE][test] = rival.predict(test_signals)
         baselines: dict[str, Calibrator] = fit_baselines(train_signals, train_labels)
         for name, calibrator in baselines.items():
             fitted.setdefault(name, np.full(len(kept), np.nan))[test] = calibrator.predict(test_signals)
     scores.update({name: values for name, values in fitted.items() if not np.isnan(values).any()})
     setups = {r.setup.model_dump_json() for r in kept if r.setup is not None}
     setup = kept[0].setup if len(setups) == 1 else None
-    head = FusionHead.fit(signals, correct.tolist(), seed=seed, nonnegative=nonnegative)
-    head.provenance = provenance_for([r.id for r in kept], setup, source=source, folds=k, seed=seed)
+    head = clone(template).fit(signals, correct.tolist())
+    head.provenance_ = provenance_for([r.id for r in kept], setup, source=source, folds=k, seed=seed)
     return CrossFit(
         head=head, records=kept, correct=correct, datasets=datasets, folds=folds, scores=scores,
         fallbacks=fallbacks, excluded_few_shot=excluded, head_choices=head_choices, best_single_choices=rivals,

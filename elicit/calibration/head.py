@@ -24,10 +24,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import NDArray
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
@@ -45,62 +47,96 @@ class HeadMismatch(ValueError):
     """A head is applied to answers produced differently from the ones it was fitted on."""
 
 
-class FusionHead:
+class FusionHead(BaseEstimator):  # type: ignore[misc]
     """The chosen confidence model: the fused logistic regression or one feature, plus a map.
 
-    ``linear`` is set when the fused candidate won; otherwise ``feature`` names the single
-    feature (imputed by ``feature_mean`` when missing). ``output`` maps the chosen score to a
-    probability. ``candidates`` holds every option's inner cross-validated Brier score and
-    AUROC, so a user can see what the choice rested on.
+    A scikit-learn estimator: the parameters are set in ``__init__`` (``features`` to read,
+    None for every feature observed in training; ``select`` False to always keep the fused
+    model; ``nonnegative`` feature weights; the ``seed`` of the inner folds), ``fit`` makes
+    the choice the module describes and returns the head, and the fitted state lives in
+    attributes ending in ``_``: ``linear_`` is set when the fused candidate won, otherwise
+    ``feature_`` names the single feature (imputed by ``feature_mean_`` when missing);
+    ``output_`` maps the chosen score to a probability; ``candidates_`` holds every option's
+    inner cross-validated Brier score and AUROC, so a user can see what the choice rested on;
+    ``provenance_`` says where the head came from (set by ``cross_fit`` or read from a file).
+    ``sklearn.base.clone`` gives an unfitted copy with the same parameters.
     """
 
     def __init__(
         self,
+        features: Sequence[str] | None = None,
         *,
-        output: ScoreMap,
-        linear: LinearModel | None = None,
-        feature: str | None = None,
-        feature_mean: float | None = None,
-        candidates: Sequence[Candidate] = (),
-        n_train: int,
-        base_rate: float,
-        provenance: HeadProvenance | None = None,
+        select: bool = True,
+        nonnegative: bool = True,
+        seed: int = 0,
     ) -> None:
-        if (linear is None) == (feature is None):
-            raise ValueError("a head is either fused (linear) or one feature: give exactly one of them")
-        if feature is not None and feature_mean is None:
-            raise ValueError("feature_mean is required with feature (it imputes a missing value)")
-        self.output = output
-        self.linear = linear
-        self.feature = feature
-        self.feature_mean = feature_mean
-        self.candidates = list(candidates)
-        self.n_train = n_train
-        self.base_rate = base_rate
-        self.provenance = provenance
+        self.features = features
+        self.select = select
+        self.nonnegative = nonnegative
+        self.seed = seed
+
+    def fit(self, signals: Sequence[Signals], labels: Sequence[bool]) -> Self:
+        """Fit on labelled questions (label = the answer was correct), choosing as the module says."""
+        selection = Selection.run(
+            signals, labels, None if self.features is None else list(self.features), nonnegative=self.nonnegative,
+            seed=self.seed,
+        )  # fmt: skip
+        self._adopt(selection, selection.best() if self.select else selection.best(FUSED))
+        self.provenance_: HeadProvenance | None = None
+        return self
+
+    def _adopt(self, selection: Selection, chosen: Candidate) -> None:
+        """Take ``chosen`` as this head's model, refit on every row of ``selection``."""
+        self.selection_ = selection
+        self.linear_: LinearModel | None = selection.linear if chosen.name == FUSED else None
+        self.feature_: str | None = None if chosen.name == FUSED else chosen.name
+        self.feature_mean_: float | None = None if chosen.name == FUSED else selection.means[chosen.name]
+        self.output_ = ScoreMap.fit(chosen.map, selection.scores[chosen.name], selection.y)
+        self.candidates_ = list(selection.candidates)
+        self.n_train_ = len(selection.y)
+        self.base_rate_ = float(selection.y.mean())
+
+    def alternative(self, name: str) -> FusionHead:
+        """The head this one would be had its choice been the best candidate called ``name`` (e.g.
+        ``FUSED``), from the same fit: no second selection. Only for a head fitted in this process."""
+        selection = getattr(self, "selection_", None)
+        if selection is None:
+            raise NotFittedError("alternative() needs a head fitted here (a loaded head keeps no candidates' scores)")
+        other = clone(self)
+        other._adopt(selection, selection.best(name))
+        other.provenance_ = self.provenance_
+        return other
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "output_"):
+            raise NotFittedError("this FusionHead is not fitted: call fit() or FusionHead.load()")
 
     @property
     def choice(self) -> str:
         """What the head is, e.g. ``fused+platt`` or ``answer_prob+isotonic``."""
-        return f"{FUSED if self.linear is not None else self.feature}+{self.output.kind}"
+        self._check_fitted()
+        return f"{FUSED if self.linear_ is not None else self.feature_}+{self.output_.kind}"
 
     @property
-    def features(self) -> tuple[str, ...]:
-        """The features the head reads."""
-        if self.linear is not None:
-            return tuple(self.linear.features)
-        return (self.feature,) if self.feature is not None else ()
+    def features_(self) -> tuple[str, ...]:
+        """The features the fitted head reads."""
+        self._check_fitted()
+        if self.linear_ is not None:
+            return tuple(self.linear_.features)
+        return (self.feature_,) if self.feature_ is not None else ()
 
     def score(self, signals: Sequence[Signals]) -> NDArray[np.float64]:
         """The chosen score before its map (log-odds for the fused model, the feature otherwise)."""
-        if self.linear is not None:
-            return self.linear.decision(signals)
-        values = feature_matrix(signals, list(self.features))[:, 0]
-        return np.where(np.isnan(values), float(self.feature_mean or 0.0), values)
+        self._check_fitted()
+        if self.linear_ is not None:
+            return self.linear_.decision(signals)
+        values = feature_matrix(signals, list(self.features_))[:, 0]
+        return np.where(np.isnan(values), float(self.feature_mean_ or 0.0), values)
 
     def predict(self, signals: Sequence[Signals]) -> NDArray[np.float64]:
         """Probability that each answer is correct."""
-        return self.output.predict(self.score(signals))
+        scores = self.score(signals)
+        return self.output_.predict(scores)
 
     def predict_one(self, signals: Signals) -> float:
         """Probability that one answer is correct."""
@@ -108,8 +144,8 @@ class FusionHead:
 
     def imputed(self, signals: Signals) -> list[str]:
         """The features of ``signals`` this head fills in by its missing rule."""
-        values = feature_matrix([signals], list(self.features))[0]
-        return [name for name, value in zip(self.features, values, strict=True) if np.isnan(value)]
+        values = feature_matrix([signals], list(self.features_))[0]
+        return [name for name, value in zip(self.features_, values, strict=True) if np.isnan(value)]
 
     def check_setup(self, setup: RunSetup) -> None:
         """Refuse answers produced with another strategy, sample count or model, naming both.
@@ -118,7 +154,8 @@ class FusionHead:
         samples is not agreement out of 10, and another model's token probabilities live
         on another scale. Heads without provenance (fitted directly in Python) are trusted.
         """
-        fitted = self.provenance.setup if self.provenance is not None else None
+        self._check_fitted()
+        fitted = self.provenance_.setup if self.provenance_ is not None else None
         if fitted is None:
             return
         for name in ("strategy", "n_samples", "model"):
@@ -131,37 +168,19 @@ class FusionHead:
 
     def overlap(self, ids: Sequence[str]) -> list[str]:
         """The ids among ``ids`` that this head was trained on (by their stored digests)."""
-        if self.provenance is None:
+        self._check_fitted()
+        if self.provenance_ is None:
             return []
-        seen = set(self.provenance.training_ids)
+        seen = set(self.provenance_.training_ids)
         return [i for i in ids if id_digest(i) in seen]
-
-    @classmethod
-    def fit(
-        cls,
-        signals: Sequence[Signals],
-        labels: Sequence[bool],
-        features: Sequence[str] | None = None,
-        *,
-        select: bool = True,
-        nonnegative: bool = True,
-        seed: int = 0,
-    ) -> FusionHead:
-        """Fit on labelled questions (label = the answer was correct), choosing as the module says.
-
-        ``features`` defaults to every feature observed in at least one example. With
-        ``select=False`` the head is always the fused model (its map is still chosen);
-        ``nonnegative`` (the default) keeps the fused model's feature weights >= 0.
-        """
-        selection = Selection.run(signals, labels, features, nonnegative=nonnegative, seed=seed)
-        return selection.build(selection.best() if select else selection.best(FUSED))
 
     def to_file(self) -> HeadFile:
         """The document ``save`` writes."""
+        self._check_fitted()
         return HeadFile(
-            choice=self.choice, output=self.output, linear=self.linear, feature=self.feature,
-            feature_mean=self.feature_mean, candidates=self.candidates, n_train=self.n_train,
-            base_rate=self.base_rate, provenance=self.provenance,
+            choice=self.choice, output=self.output_, linear=self.linear_, feature=self.feature_,
+            feature_mean=self.feature_mean_, candidates=self.candidates_, n_train=self.n_train_,
+            base_rate=self.base_rate_, provenance=self.provenance_,
         )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
@@ -174,35 +193,33 @@ class FusionHead:
 
     @classmethod
     def load(cls, path: str | Path, expected_features: Sequence[str] | None = None) -> FusionHead:
-        """Read a head written by ``save``.
+        """A fitted head read from a file written by ``save``.
 
         ``expected_features`` guards against applying a head to signals computed by a
         different configuration: a mismatch raises instead of silently predicting.
         """
         content = HeadFile.read(path)
-        head = cls(
-            output=content.output, linear=content.linear, feature=content.feature, feature_mean=content.feature_mean,
-            candidates=content.candidates, n_train=content.n_train, base_rate=content.base_rate,
-            provenance=content.provenance,
-        )  # fmt: skip
-        if expected_features is not None and list(expected_features) != list(head.features):
+        head = cls()
+        head.linear_, head.feature_, head.feature_mean_ = content.linear, content.feature, content.feature_mean
+        head.output_, head.candidates_ = content.output, list(content.candidates)
+        head.n_train_, head.base_rate_, head.provenance_ = content.n_train, content.base_rate, content.provenance
+        if expected_features is not None and list(expected_features) != list(head.features_):
             raise FusionFileError(
-                f"{path}: features do not match; file has {list(head.features)}, expected {list(expected_features)}"
+                f"{path}: features do not match; file has {list(head.features_)}, expected {list(expected_features)}"
             )
         return head
 
 
 @dataclass
 class Selection:
-    """Every candidate's inner cross-validated scores on one training set, ready to build any.
+    """Every candidate's inner cross-validated scores on one training set, so that any can be adopted.
 
     The fused model is fitted on all rows (``C`` searched there); its candidate score is the
     out-of-fold log-odds of refits at that ``C``. A single feature's score is its value
-    (mean-imputed). A built candidate's map is fitted on those scores, for the fused model
-    on its out-of-fold log-odds (as scikit-learn's ``CalibratedClassifierCV`` does).
+    (mean-imputed). An adopted candidate's map is fitted on those scores, for the fused
+    model on its out-of-fold log-odds (as scikit-learn's ``CalibratedClassifierCV`` does).
     """
 
-    signals: Sequence[Signals]
     y: NDArray[np.bool_]
     linear: LinearModel
     scores: dict[str, NDArray[np.float64]]
@@ -242,7 +259,7 @@ class Selection:
         candidates = [
             _candidate(name, kind, predicted, y, reference) for (name, kind), predicted in predictions.items()
         ]
-        return cls(signals, y, linear, scores, means, candidates)
+        return cls(y, linear, scores, means, candidates)
 
     def best(self, name: str | None = None) -> Candidate:
         """The chosen candidate by the one-standard-error rule, or the best one of ``name``."""
@@ -251,18 +268,6 @@ class Selection:
         fused = self.best(FUSED)
         single = min((c for c in self.candidates if c.name != FUSED), key=lambda c: c.brier)
         return single if single.vs_fused + single.vs_fused_se < 0 else fused
-
-    def build(self, chosen: Candidate) -> FusionHead:
-        """The head that is ``chosen``, refit on every row."""
-        fitted: dict[str, Any] = {}
-        if chosen.name == FUSED:
-            fitted["linear"] = self.linear
-        else:
-            fitted |= {"feature": chosen.name, "feature_mean": self.means[chosen.name]}
-        return FusionHead(
-            output=ScoreMap.fit(chosen.map, self.scores[chosen.name], self.y), candidates=self.candidates,
-            n_train=len(self.y), base_rate=float(self.y.mean()), **fitted,
-        )  # fmt: skip
 
 
 def _out_of_fold(

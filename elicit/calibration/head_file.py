@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from elicit.calibration.calibrators import ScoreMap
-from elicit.calibration.features import FEATURES
+from elicit.calibration.features import features as known_features
 from elicit.calibration.linear import MISSING_RULE, LinearModel
 from elicit.types import RunSetup
 
@@ -134,7 +134,8 @@ class HeadFile(BaseModel):
         if (self.linear is None) == (self.feature is None):
             raise FusionFileError(f"{path}: a head has exactly one of 'linear' and 'feature'")
         features = self.linear.features if self.linear is not None else [self.feature or ""]
-        unknown = [name for name in features if name not in FEATURES]
+        catalogue = known_features()
+        unknown = [name for name in features if name not in catalogue]
         if unknown:
             raise FusionFileError(f"{path}: unknown feature names {unknown}")
         if self.feature is not None and self.feature_mean is None:

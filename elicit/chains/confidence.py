@@ -11,15 +11,18 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 
+from elicit import defaults
 from elicit.chains.base import AsyncRunnable
 from elicit.elicitation.parsing import parse_sample
-from elicit.elicitation.prompts import PromptSet, check_strategy
+from elicit.elicitation.prompts import PromptSet
 from elicit.elicitation.sampling import Generation, agenerate, ap_true, check_sampling, request_seed
+from elicit.elicitation.strategies import strategy as get_strategy
 from elicit.model.client import chat_model
 from elicit.model.embeddings import TextEncoder, bundled_encoder
 from elicit.model.serving import ServerHandle
 from elicit.signals.compute import compute_signals
-from elicit.signals.consistency import majority_answer
+from elicit.signals.groups import majority_answer
+from elicit.signals.registry import combination
 from elicit.types import Elicitation, RunSetup, Sample, Signals
 
 if TYPE_CHECKING:  # scikit-learn loads only when a fitted head is actually used
@@ -27,20 +30,18 @@ if TYPE_CHECKING:  # scikit-learn loads only when a fitted head is actually used
 
 QuestionInput = str | Mapping[str, Any]
 
-DEFAULT_COMBINATION: tuple[str, ...] = ("agreement", "avg_conf", "answer_mean_prob", "p_true")
-SINGLE_SAMPLE_COMBINATION: tuple[str, ...] = ("verbal_mean", "answer_mean_prob", "p_true")
-
 
 def default_confidence(signals: Signals, n_samples: int) -> float | None:
     """The confidence used until a fitted fusion head is given: the mean of the available core signals.
 
-    With several samples: agreement, Avg-Conf, answer-span mean token probability and P(True),
+    The core signals are the registry's default combination (``SignalSpec.default``). With
+    several samples: agreement, Avg-Conf, answer-span mean token probability and P(True),
     one per family (consistency, verbal, logit, self-evaluation), equally weighted because
     without labelled data there is no basis for other weights. With one sample, agreement
     and Avg-Conf are trivially 1, so the verbal confidence stands in for them.
     """
-    names = DEFAULT_COMBINATION if n_samples > 1 else SINGLE_SAMPLE_COMBINATION
-    values = [v for name in names if (v := getattr(signals, name)) is not None]
+    names = combination("several samples" if n_samples > 1 else "one sample")
+    values = [v for name in names if (v := signals.get(name)) is not None]
     return sum(values) / len(values) if values else None
 
 
@@ -115,26 +116,28 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         llm: BaseChatModel,
         *,
         strategy: str = "vanilla",
-        n_samples: int = 5,
-        temperature: float = 0.7,
-        max_tokens: int = 64,
+        n_samples: int = defaults.N_SAMPLES,
+        temperature: float = defaults.TEMPERATURE,
+        max_tokens: int | None = None,
         p_true: bool = True,
         reference: bool = False,
         prompts: PromptSet | None = None,
         fusion: FusionHead | None = None,
         hint_pool: Sequence[str] = (),
-        max_concurrency: int = 8,
-        seed: int | None = 0,
+        max_concurrency: int = defaults.CONCURRENCY,
+        seed: int | None = defaults.SEED,
         encoder: TextEncoder | None = None,
     ) -> None:
-        check_strategy(strategy)
+        asked = get_strategy(strategy)
+        max_tokens = asked.max_tokens if max_tokens is None else max_tokens
         check_sampling(n_samples, temperature, max_tokens)
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
-        if strategy == "hint" and not hint_pool:
-            raise ValueError("strategy 'hint' needs hint_pool: wrong answers the hints can suggest")
+        if asked.hinted and not hint_pool:
+            raise ValueError(f"strategy {strategy!r} needs hint_pool: wrong answers the hints can suggest")
         self.llm = llm
         self.strategy = strategy
+        self.hinted = asked.hinted
         self.n_samples = n_samples
         self.temperature = temperature
         self.max_tokens = max_tokens
@@ -169,7 +172,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
 
         async def one(index: int, hint: str) -> tuple[Generation, str]:
             async with semaphore:
-                messages = self.prompts.messages("hint", question, hint, context)
+                messages = self.prompts.messages(self.strategy, question, hint, context)
                 [generation] = await agenerate(
                     self.llm, messages, n=1, temperature=self.temperature, max_tokens=self.max_tokens,
                     seed=request_seed(self.seed, question, context, "hint", index),
@@ -179,7 +182,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         return list(await asyncio.gather(*(one(index, hint) for index, hint in enumerate(hints))))
 
     async def _generate(self, question: str, hint_pool: Sequence[str], context: Sequence[str]) -> list[Sample]:
-        if self.strategy == "hint":
+        if self.hinted:
             pairs = await self._hinted(question, hint_pool, context)
         else:
             messages = self.prompts.messages(self.strategy, question, context=context)
@@ -194,15 +197,17 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         ]
 
     async def _reference(self, question: str, context: Sequence[str]) -> Sample:
-        strategy = "vanilla" if self.strategy == "hint" else self.strategy
+        """The greedy answer to the question as asked, without any hint."""
         [generation] = await agenerate(
             self.llm,
-            self.prompts.messages(strategy, question, context=context),
+            self.prompts.messages(self.strategy, question, context=context),
             n=1,
             temperature=0.0,
             max_tokens=self.max_tokens,
         )
-        return parse_sample(generation.text, strategy, tokens=generation.tokens, finish_reason=generation.finish_reason)
+        return parse_sample(
+            generation.text, self.strategy, tokens=generation.tokens, finish_reason=generation.finish_reason
+        )
 
     # -- scoring --------------------------------------------------------------------------
 

@@ -32,17 +32,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, convert_to_messages
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, convert_to_messages
 from langchain_core.prompt_values import PromptValue
 from pydantic import BaseModel, ConfigDict, Field
 
+from elicit import defaults
 from elicit.chains.confidence import run_setup, score_samples
 from elicit.elicitation.claims import reply_claim
 from elicit.elicitation.parsing import parse_sample
-from elicit.elicitation.prompts import PromptSet, render_answer
+from elicit.elicitation.prompts import PromptSet
 from elicit.elicitation.sampling import agenerate, ap_true, check_sampling, request_seed
+from elicit.elicitation.strategies import strategy as get_strategy
 from elicit.model.loop import discard
-from elicit.signals.consistency import group_answers
+from elicit.signals.groups import group_answers
 from elicit.types import Sample, Signals
 
 if TYPE_CHECKING:  # scikit-learn loads only when a fitted head is actually used
@@ -102,6 +104,11 @@ def last_question(messages: Sequence[BaseMessage]) -> int:
     return max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
 
 
+def sample_budget(max_tokens: int | None) -> int:
+    """Tokens per confidence sample: as given, else the budget of the strategy the samples use."""
+    return get_strategy(STRATEGY).max_tokens if max_tokens is None else max_tokens
+
+
 def check_settings(n_samples: int, temperature: float, max_tokens: int, threshold: float) -> None:
     """Reject scorer settings before any request is made, naming the argument.
 
@@ -129,17 +136,18 @@ class ConversationScorer:
         self,
         llm: BaseChatModel,
         *,
-        n_samples: int = 5,
-        temperature: float = 0.7,
-        max_tokens: int = 48,
+        n_samples: int = defaults.N_SAMPLES,
+        temperature: float = defaults.TEMPERATURE,
+        max_tokens: int | None = None,
         p_true: bool = True,
         fusion: FusionHead | None = None,
-        threshold: float = 0.5,
+        threshold: float = defaults.LOW_TRUST,
         prompts: PromptSet | None = None,
-        seed: int | None = 0,
+        seed: int | None = defaults.SEED,
     ) -> None:
         if not isinstance(llm, BaseChatModel):
             raise ValueError(f"chat_model must be a LangChain BaseChatModel, got {type(llm).__name__}")
+        max_tokens = sample_budget(max_tokens)
         check_settings(n_samples, temperature, max_tokens, threshold)
         self.llm = llm
         self.n_samples = n_samples
@@ -167,13 +175,12 @@ class ConversationScorer:
     def sample_messages(self, messages: Sequence[BaseMessage]) -> list[BaseMessage]:
         """Instruction system turn, few-shot turns, then the conversation's other turns unchanged."""
         system = [m.text for m in messages if isinstance(m, SystemMessage) and m.text.strip()]
-        turns: list[BaseMessage] = [SystemMessage(content="\n\n".join([*system, self.prompts.instruction(STRATEGY)]))]
-        for example in self.prompts.examples:
-            turns += [
-                HumanMessage(content=example.question),
-                AIMessage(content=render_answer(STRATEGY, example, self.prompts.k)),
-            ]
-        return turns + [m for m in messages if not isinstance(m, SystemMessage)]
+        instruction = SystemMessage(content="\n\n".join([*system, self.prompts.instruction(STRATEGY)]))
+        return [
+            instruction,
+            *self.prompts.example_turns(STRATEGY),
+            *(m for m in messages if not isinstance(m, SystemMessage)),
+        ]
 
     async def asample(self, messages: Sequence[BaseMessage]) -> list[Sample]:
         """``n_samples`` short answers to the conversation's last question, in one request."""

@@ -10,9 +10,22 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from elicit import defaults
 from elicit.chains import ConfidenceChain
-from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, fusion_head, pct, server_for
-from elicit.elicitation.prompts import STRATEGIES
+from elicit.cli.common import (
+    BaseUrlOption,
+    MaxTokensOption,
+    ModelOption,
+    SamplesOption,
+    TemperatureOption,
+    console,
+    fail,
+    fusion_head,
+    pct,
+    server_for,
+)
+from elicit.cli.group import app
+from elicit.elicitation.strategies import STRATEGIES
 from elicit.model.client import chat_model
 from elicit.types import Elicitation
 
@@ -43,9 +56,9 @@ def _sample_table(elicitation: Elicitation) -> Table:
 def ask(
     question: Annotated[str, typer.Argument(help="The question to answer.")],
     strategy: Annotated[str, typer.Option(help=f"Prompt strategy: {', '.join(STRATEGIES)}.")] = "vanilla",
-    samples: Annotated[int, typer.Option(help="Samples per question (one request).")] = 5,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
-    max_tokens: Annotated[int, typer.Option(help="Tokens per sample.")] = 64,
+    samples: SamplesOption = defaults.N_SAMPLES,
+    temperature: TemperatureOption = defaults.TEMPERATURE,
+    max_tokens: MaxTokensOption = None,
     hint: Annotated[
         list[str] | None, typer.Option(help="Wrong answers for misleading hints (strategy 'hint').")
     ] = None,

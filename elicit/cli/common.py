@@ -1,4 +1,4 @@
-"""What every ``elicit`` command shares: the Typer app, the console, server options."""
+"""What every ``elicit`` command shares: the app, the console, the common options, server handling."""
 
 from __future__ import annotations
 
@@ -12,27 +12,25 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from elicit.cli.lazy import LazyGroup
 from elicit.model import embedded as models
 from elicit.model.serving import BASE_URL_ENV, ServerHandle, ServingError, serve
 
 if TYPE_CHECKING:
     from elicit.calibration.head import FusionHead
 
-app = typer.Typer(help="How much to trust an LLM's answer.", no_args_is_help=True, add_completion=False, cls=LazyGroup)
 console = Console(width=None if sys.stdout.isatty() else 160)
 """Wide when writing to a file or pipe, so tables in logs keep one line per row."""
-
-
-@app.callback()
-def main() -> None:
-    """How much to trust an LLM's answer."""
 
 
 ModelOption = Annotated[
     str | None,
     typer.Option(help="Local HF model folder or cached model id (default: the embedded SmolLM2-135M-Instruct)."),
 ]
+SamplesOption = Annotated[int, typer.Option(help="Samples per question (drawn in one request).")]
+TemperatureOption = Annotated[float, typer.Option(help="Temperature of the confidence samples.")]
+MaxTokensOption = Annotated[int | None, typer.Option(help="Tokens per sample (default: the strategy's budget).")]
+SeedOption = Annotated[int, typer.Option(help="Seed of the questions, every sampling request, folds and intervals.")]
+ConcurrencyOption = Annotated[int, typer.Option(help="Questions in flight at once.")]
 BaseUrlOption = Annotated[
     str | None,
     typer.Option(envvar=BASE_URL_ENV, help="Use a running OpenAI-compatible server instead of starting vLLM."),

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from elicit import defaults
 from elicit.calibration.fitting import BEST_SINGLE, DEFAULT, HEAD, cross_fit, dataset_of, raw_scores, scored_records
 from elicit.calibration.head import FUSED, FusionHead
 from elicit.calibration.report import (
@@ -21,9 +22,21 @@ from elicit.calibration.report import (
     write_report,
 )
 from elicit.chains import served_chain
-from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, server_for
+from elicit.cli.common import (
+    BaseUrlOption,
+    ConcurrencyOption,
+    MaxTokensOption,
+    ModelOption,
+    SamplesOption,
+    SeedOption,
+    TemperatureOption,
+    console,
+    fail,
+    server_for,
+)
+from elicit.cli.group import app
 from elicit.datasets import BUILTIN_DATASETS, QAItem, load_builtin, load_jsonl, load_mix
-from elicit.elicitation.prompts import STRATEGIES
+from elicit.elicitation.strategies import STRATEGIES
 from elicit.evaluation.batch import aevaluate, load_records
 from elicit.evaluation.rescore import rescored
 from elicit.model.embeddings import bundled_encoder
@@ -47,7 +60,7 @@ def _items(datasets: Sequence[str], data: Path | None, split: str | None, limit:
 
 
 def _run_eval(
-    handle, items: list[QAItem], out: Path, *, strategy: str, samples: int, temperature: float, max_tokens: int,
+    handle, items: list[QAItem], out: Path, *, strategy: str, samples: int, temperature: float, max_tokens: int | None,
     concurrency: int, fusion: FusionHead | None, keep_tokens: bool, seed: int,
 ) -> list[EvalRecord]:  # fmt: skip
     chain = served_chain(
@@ -146,13 +159,13 @@ def eval_command(
     limit: Annotated[int | None, typer.Option(help="At most this many questions (a seeded sample).")] = None,
     out: Annotated[Path, typer.Option(help="JSONL output; an existing file is resumed.")] = Path("runs/eval.jsonl"),
     strategy: Annotated[str, typer.Option(help=f"One of {', '.join(STRATEGIES)}.")] = "vanilla",
-    samples: Annotated[int, typer.Option(help="Samples per question.")] = 5,
-    temperature: float = 0.7,
-    max_tokens: int = 48,
-    concurrency: Annotated[int, typer.Option(help="Questions in flight at once.")] = 8,
+    samples: SamplesOption = defaults.N_SAMPLES,
+    temperature: TemperatureOption = defaults.TEMPERATURE,
+    max_tokens: MaxTokensOption = None,
+    concurrency: ConcurrencyOption = defaults.CONCURRENCY,
     fusion: Annotated[Path | None, typer.Option(help="A fitted fusion head for the confidence.")] = None,
     keep_tokens: Annotated[bool, typer.Option(help="Keep token logprobs in the JSONL (large).")] = False,
-    seed: Annotated[int, typer.Option(help="Seed of the question sample and of every sampling request.")] = 0,
+    seed: SeedOption = defaults.SEED,
     model: ModelOption = None,
     base_url: Annotated[
         list[str] | None,
@@ -211,8 +224,10 @@ def eval_command(
 def fit_command(
     records: Annotated[Path, typer.Argument(help="An evaluation JSONL file.")],
     out: Annotated[Path, typer.Option(help="Folder for fusion-head.json and the report.")] = Path("runs/fit"),
-    folds: Annotated[int, typer.Option(help="Cross-fitting folds: every record is scored out of fold.")] = 5,
-    seed: Annotated[int, typer.Option(help="Seed of the folds and of the bootstrap intervals.")] = 0,
+    folds: Annotated[
+        int, typer.Option(help="Cross-fitting folds: every record is scored out of fold.")
+    ] = defaults.FOLDS,
+    seed: Annotated[int, typer.Option(help="Seed of the folds and of the bootstrap intervals.")] = defaults.SEED,
     nonnegative: Annotated[
         bool, typer.Option(help="Keep the fused model's feature weights >= 0 (--no-nonnegative: signed weights).")
     ] = True,
@@ -255,7 +270,7 @@ def report_command(
     in_sample: Annotated[
         bool, typer.Option(help="Allow a head on records it was trained on; its rows are then labelled in-sample.")
     ] = False,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")] = defaults.SEED,
 ) -> None:
     """Report every signal's calibration on a records file as it is (no fitting)."""
     try:
@@ -294,9 +309,9 @@ def report_command(
 def demo(
     limit: Annotated[int, typer.Option(help="Questions to evaluate, mixed from the built-in sets.")] = 300,
     out: Annotated[Path, typer.Option(help="Folder for records, fusion head and report.")] = Path("runs/demo"),
-    samples: int = 5,
-    concurrency: int = 8,
-    seed: Annotated[int, typer.Option(help="Seed of the questions, the sampling, the folds and the intervals.")] = 0,
+    samples: SamplesOption = defaults.N_SAMPLES,
+    concurrency: ConcurrencyOption = defaults.CONCURRENCY,
+    seed: SeedOption = defaults.SEED,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
 ) -> None:
@@ -307,8 +322,8 @@ def demo(
     try:
         with server_for(model, base_url) as handle:
             records = _run_eval(
-                handle, items, records_path, strategy="vanilla", samples=samples, temperature=0.7,
-                max_tokens=32, concurrency=concurrency, fusion=None, keep_tokens=False, seed=seed,
+                handle, items, records_path, strategy="vanilla", samples=samples, temperature=defaults.TEMPERATURE,
+                max_tokens=None, concurrency=concurrency, fusion=None, keep_tokens=False, seed=seed,
             )  # fmt: skip
         _fit_and_report(
             records, out, folds=5, seed=seed, title="elicit demo: SmolLM2-135M-Instruct on built-in questions",

@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from elicit import defaults
 from elicit.apps.proxy import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_N, create_app
-from elicit.cli.common import app, console, fail, fusion_head
+from elicit.cli.common import MaxTokensOption, TemperatureOption, console, fail, fusion_head
+from elicit.cli.group import app
 from elicit.model.serving import BASE_URL_ENV, DEFAULT_HOST
 
 API_KEY_ENV = "ELICIT_PROXY_API_KEY"
@@ -28,11 +30,13 @@ def proxy_command(
     model: Annotated[
         str | None, typer.Option(help="Model for requests naming none (default: upstream's first).")
     ] = None,
-    samples: Annotated[int, typer.Option(help="Confidence samples per request (one upstream request).")] = 5,
-    seed: Annotated[int, typer.Option(help="Seed of the confidence samples (one per conversation).")] = 0,
-    temperature: Annotated[float, typer.Option(help="Temperature of the confidence samples.")] = 0.7,
-    max_tokens: Annotated[int, typer.Option(help="Tokens per confidence sample.")] = 48,
-    threshold: Annotated[float, typer.Option(help="Confidence below this is flagged low_trust.")] = 0.5,
+    samples: Annotated[
+        int, typer.Option(help="Confidence samples per request (one upstream request).")
+    ] = defaults.N_SAMPLES,
+    seed: Annotated[int, typer.Option(help="Seed of the confidence samples (one per conversation).")] = defaults.SEED,
+    temperature: TemperatureOption = defaults.TEMPERATURE,
+    max_tokens: MaxTokensOption = None,
+    threshold: Annotated[float, typer.Option(help="Confidence below this is flagged low_trust.")] = defaults.LOW_TRUST,
     fusion: Annotated[Path | None, typer.Option(help="A fitted fusion head (JSON) for the confidence.")] = None,
     max_n: Annotated[int, typer.Option(help="Largest 'n' (choices) a request may ask for.")] = DEFAULT_MAX_N,
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted.")] = DEFAULT_MAX_BODY_BYTES,

@@ -11,7 +11,8 @@ from rich.table import Table
 
 from elicit.calibration.stats import format_interval
 from elicit.chains import ConfidenceChain
-from elicit.cli.common import BaseUrlOption, ModelOption, app, console, fail, pct, server_for
+from elicit.cli.common import BaseUrlOption, ModelOption, console, fail, pct, server_for
+from elicit.cli.group import app
 from elicit.datasets import BUILTIN_DATASETS, build_corpus, load_jsonl
 from elicit.elicitation.prompts import STRATEGIES
 from elicit.model.client import chat_model

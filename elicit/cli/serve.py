@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from elicit.cli.common import ModelOption, app, console, fail
+from elicit.cli.common import ModelOption, console, fail
+from elicit.cli.group import app
 from elicit.model import embedded as models
 from elicit.model.serving import BASE_URL_ENV, DEFAULT_HOST, ServingError, VLLMServer, parallel_args
 

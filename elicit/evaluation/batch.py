@@ -20,7 +20,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from elicit.datasets import QAItem
 from elicit.elicitation.matching import exact_match, match_any, token_f1
-from elicit.types import SIGNAL_NAMES, Elicitation, EvalRecord, RunSetup
+from elicit.elicitation.strategies import strategy as get_strategy
+from elicit.signals.registry import names
+from elicit.types import Elicitation, EvalRecord, RunSetup
 
 
 class AnswerChain(Protocol):
@@ -261,7 +263,7 @@ async def aevaluate(
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     state = resume(chain, items, out_path)
-    pools = distractor_pools(items) if chain.strategy == "hint" else {}
+    pools = distractor_pools(items) if get_strategy(chain.strategy).hinted else {}
     evaluator = ItemEvaluator(chain, matcher=matcher, keep_tokens=keep_tokens)
     semaphore = asyncio.Semaphore(concurrency)
     errors: list[BaseException] = []
@@ -301,7 +303,7 @@ def records_frame(records: Sequence[EvalRecord]) -> pd.DataFrame:
         }
         rows.append(row)
     frame = pd.DataFrame(rows)
-    for name in SIGNAL_NAMES:
+    for name in names():
         if name in frame:
             frame[name] = frame[name].astype(float)
     return frame

@@ -28,6 +28,7 @@ from ray.data import ActorPoolStrategy, DataContext
 
 from elicit.datasets import QAItem
 from elicit.elicitation.matching import match_any
+from elicit.elicitation.strategies import strategy as get_strategy
 from elicit.evaluation.batch import (
     AnswerChain,
     ItemEvaluator,
@@ -149,7 +150,7 @@ def evaluate_on_ray(
         raise RuntimeError("not connected to a Ray cluster: run inside `with ray_cluster(...)` or after ray.init()")
     chain = make_chain(endpoints[0])  # the driver's copy only checks the file against the chain's setup
     state = resume(chain, items, out_path)
-    pools = distractor_pools(items) if chain.strategy == "hint" else {}
+    pools = distractor_pools(items) if get_strategy(chain.strategy).hinted else {}
     errors: list[str] = []
     with record_writer(state, len(items), progress=progress) as write:
         if state.todo:

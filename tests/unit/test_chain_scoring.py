@@ -51,8 +51,8 @@ def test_mapping_input_needs_a_question_key():
 
 def _head(setup: RunSetup) -> FusionHead:
     signals = [Signals(agreement=a, verbal_mean=0.5) for a in (0.2, 0.4, 0.6, 0.8, 0.3, 0.9)]
-    head = FusionHead.fit(signals, [False, False, True, True, False, True], select=False)
-    head.provenance = provenance_for([f"r{i}" for i in range(6)], setup)
+    head = FusionHead(select=False).fit(signals, [False, False, True, True, False, True])
+    head.provenance_ = provenance_for([f"r{i}" for i in range(6)], setup)
     return head
 
 

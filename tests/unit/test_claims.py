@@ -12,7 +12,7 @@ from elicit.chains.conversation import ConversationScorer, conversation
 from elicit.elicitation.claims import reply_claim
 from elicit.elicitation.parsing import parse_sample
 from elicit.model.loop import run_sync
-from elicit.signals.consistency import group_answers
+from elicit.signals.groups import group_answers
 
 RECORDED = json.loads((Path(__file__).parents[1] / "fixtures" / "smollm2_chat.json").read_text())["conversations"]
 CASES = [(c["question"], c["samples"], r["text"], r["claim"]) for c in RECORDED for r in c["replies"]]

@@ -10,13 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.special import logit
 
-from elicit.calibration.features import FEATURES, LOG_FLOOR, LOGIT_CLIP, feature_matrix
-from elicit.types import SIGNAL_NAMES, Signals
+from elicit.calibration.features import LOG_FLOOR, LOGIT_CLIP, feature_matrix, features
+from elicit.signals.registry import SIGNAL_NAMES
+from elicit.types import Signals
 
 
 def test_every_signal_has_a_feature() -> None:
-    assert set(SIGNAL_NAMES) <= set(FEATURES)
-    assert all(FEATURES[name].inputs == (name,) for name in SIGNAL_NAMES)
+    catalogue = features()
+    assert set(SIGNAL_NAMES) <= set(catalogue)
+    assert all(catalogue[name].inputs == (name,) for name in SIGNAL_NAMES)
 
 
 def test_transforms() -> None:

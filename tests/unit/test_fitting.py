@@ -88,7 +88,7 @@ def test_few_shot_records_are_left_out():
 def test_the_saved_head_records_where_it_came_from():
     records = synthetic_records(100)
     head = cross_fit(records, k=5, source="x.jsonl").head
-    assert head.provenance is not None and head.provenance.n_train == 100 and head.provenance.folds == 5
+    assert head.provenance_ is not None and head.provenance_.n_train == 100 and head.provenance_.folds == 5
     assert head.overlap(["r1", "r5", "unseen"]) == ["r1", "r5"]
 
 
@@ -110,7 +110,7 @@ def test_fit_and_report_commands_write_head_and_report(tmp_path):
     fitted = runner.invoke(app, ["fit", str(records), "--out", str(tmp_path / "fit")])
     assert fitted.exit_code == 0, fitted.output
     head = FusionHead.load(tmp_path / "fit" / "fusion-head.json")
-    assert "agreement" in head.features
+    assert "agreement" in head.features_
     assert (tmp_path / "fit" / "report.html").is_file()
     assert json.loads((tmp_path / "fit" / "report.json").read_text())["rows"]
     report = json.loads((tmp_path / "fit" / "report.json").read_text())
@@ -158,6 +158,6 @@ def test_head_on_real_outputs_of_the_embedded_model():
     # Calibrated: far better Brier score than the raw agreement share it partly rests on.
     brier = np.mean((result.scores[HEAD] - result.correct) ** 2)
     assert brier < np.mean((result.scores["raw:agreement"] - result.correct) ** 2)
-    assert result.head.provenance is not None and result.head.provenance.setup is not None
+    assert result.head.provenance_ is not None and result.head.provenance_.setup is not None
     with pytest.raises(ValueError, match="holds no token logprobs"):
         rescored(records[:1], None)

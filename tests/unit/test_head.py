@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from elicit.calibration.features import feature_matrix
-from elicit.calibration.head import FUSED, FusionHead, Selection
+from elicit.calibration.head import FUSED, FusionHead
 from elicit.calibration.head_file import FORMAT_VERSION, FusionFileError
 from elicit.calibration.linear import C_GRID
 from elicit.types import Signals
@@ -20,26 +22,26 @@ from elicit.types import Signals
 @pytest.fixture(scope="module")
 def head(train) -> FusionHead:
     """The fused model with signed weights, so that every feature stays in it."""
-    return FusionHead.fit(*train, select=False, nonnegative=False)
+    return FusionHead(select=False, nonnegative=False).fit(*train)
 
 
 def test_fused_head_reads_observed_features_and_one_indicator_per_missing_pattern(head: FusionHead) -> None:
-    assert head.features == ("p_true", "verbal_mean", "agreement")
-    assert head.linear is not None and head.linear.indicators == [["p_true"]]
-    assert head.choice.startswith(f"{FUSED}+") and head.n_train == 400
-    assert head.linear.c in C_GRID  # chosen by inner cross-validation, not fixed
+    assert head.features_ == ("verbal_mean", "agreement", "p_true")
+    assert head.linear_ is not None and head.linear_.indicators == [["p_true"]]
+    assert head.choice.startswith(f"{FUSED}+") and head.n_train_ == 400
+    assert head.linear_.c in C_GRID  # chosen by inner cross-validation, not fixed
 
 
 def test_signals_missing_together_share_one_indicator(train) -> None:
     signals, labels = train
     together = [s.model_copy(update={"answer_prob": None if s.p_true is None else 0.5}) for s in signals]
-    fitted = FusionHead.fit(together, labels, select=False, nonnegative=False)
-    assert fitted.linear is not None and fitted.linear.indicators == [["answer_prob", "p_true"]]
+    fitted = FusionHead(select=False, nonnegative=False).fit(together, labels)
+    assert fitted.linear_ is not None and fitted.linear_.indicators == [["answer_prob", "p_true"]]
 
 
 def test_fused_model_matches_scikit_learn_at_the_chosen_c(head: FusionHead, train) -> None:
     signals, labels = train
-    linear = head.linear
+    linear = head.linear_
     assert linear is not None
     design = linear.design(signals)
     oracle = LogisticRegression(C=linear.c, max_iter=2000).fit(design, labels)
@@ -49,7 +51,7 @@ def test_fused_model_matches_scikit_learn_at_the_chosen_c(head: FusionHead, trai
 
 
 def test_informative_signal_beats_useless_one(head: FusionHead, train, test_set) -> None:
-    useless = FusionHead.fit(*train, features=["verbal_mean"])
+    useless = FusionHead(features=["verbal_mean"]).fit(*train)
     fused_auc = roc_auc_score(test_set[1], head.predict(test_set[0]))
     assert fused_auc > 0.9
     assert fused_auc > roc_auc_score(test_set[1], useless.predict(test_set[0])) + 0.3
@@ -75,9 +77,9 @@ def two_informative(n: int, seed: int) -> tuple[list[Signals], list[bool]]:
 
 
 def test_head_fuses_when_signals_complement_each_other() -> None:
-    fitted = FusionHead.fit(*two_informative(600, 0))
-    assert fitted.linear is not None
-    names = {(c.name, c.map) for c in fitted.candidates}
+    fitted = FusionHead().fit(*two_informative(600, 0))
+    assert fitted.linear_ is not None
+    names = {(c.name, c.map) for c in fitted.candidates_}
     assert {(FUSED, "platt"), ("answer_prob", "isotonic"), ("p_true", "platt")} <= names
 
 
@@ -87,22 +89,34 @@ def test_head_keeps_the_single_signal_when_the_rest_is_noise(train, test_set) ->
     With signed weights the fused model chases the noise and the single signal is chosen; with
     the default, non-negative weights, whatever is chosen must be as good on new questions.
     """
-    chosen = FusionHead.fit(*train, nonnegative=False)
-    best = min(chosen.candidates, key=lambda c: c.brier)
+    chosen = FusionHead(nonnegative=False).fit(*train)
+    best = min(chosen.candidates_, key=lambda c: c.brier)
     assert chosen.choice == f"{best.name}+{best.map}"
-    single = FusionHead.fit(*train, features=["agreement"], select=True)
+    single = FusionHead(features=["agreement"], select=True).fit(*train)
     single_brier = brier_score_loss(test_set[1], single.predict(test_set[0]))
-    for fitted in (chosen, FusionHead.fit(*train)):
+    for fitted in (chosen, FusionHead().fit(*train)):
         assert brier_score_loss(test_set[1], fitted.predict(test_set[0])) <= single_brier + 0.01
 
 
-def test_selection_builds_any_candidate(train) -> None:
-    selection = Selection.run(*train)
-    fused = selection.build(selection.best(FUSED))
-    assert fused.linear is not None
-    agreement = selection.build(selection.best("agreement"))
-    assert agreement.features == ("agreement",)
-    assert agreement.feature_mean == pytest.approx(np.mean(feature_matrix(train[0], ["agreement"])))
+def test_any_candidate_can_be_adopted_from_one_fit(train, tmp_path: Path) -> None:
+    chosen = FusionHead().fit(*train)
+    fused = chosen.alternative(FUSED)
+    assert fused.linear_ is not None and fused.candidates_ == chosen.candidates_
+    agreement = chosen.alternative("agreement")
+    assert agreement.features_ == ("agreement",) and agreement.linear_ is None
+    assert agreement.feature_mean_ == pytest.approx(np.mean(feature_matrix(train[0], ["agreement"])))
+    chosen.save(tmp_path / "head.json")
+    with pytest.raises(NotFittedError, match="fitted here"):  # a loaded head keeps no scores to choose from
+        FusionHead.load(tmp_path / "head.json").alternative(FUSED)
+
+
+def test_the_head_is_a_scikit_learn_estimator(train) -> None:
+    template = FusionHead(select=False, nonnegative=False, seed=3)
+    copy = clone(template)
+    assert copy.get_params() == template.get_params() and not hasattr(copy, "output_")
+    with pytest.raises(NotFittedError, match="not fitted"):
+        copy.predict(train[0])
+    assert copy.fit(*train) is copy and copy.linear_ is not None
 
 
 def test_nonnegative_weights_drop_features_that_would_go_negative() -> None:
@@ -114,16 +128,16 @@ def test_nonnegative_weights_drop_features_that_would_go_negative() -> None:
         Signals(answer_prob=float(1 / (1 + np.exp(-v))), margin=float(np.clip(0.5 + 0.1 * v + 0.02 * e, 0, 1)))
         for v, e in zip(x, rng.normal(size=500), strict=True)
     ]
-    constrained = FusionHead.fit(signals, labels.tolist(), select=False)  # the default
-    assert constrained.linear is not None and constrained.linear.nonnegative
-    assert all(w >= 0 for w in constrained.linear.coef[: len(constrained.linear.features)])
-    free = FusionHead.fit(signals, labels.tolist(), select=False, nonnegative=False)
-    assert free.linear is not None and not free.linear.nonnegative
-    assert free.linear.coef[free.linear.features.index("margin")] < 0  # what the default avoids
+    constrained = FusionHead(select=False).fit(signals, labels.tolist())  # the default
+    assert constrained.linear_ is not None and constrained.linear_.nonnegative
+    assert all(w >= 0 for w in constrained.linear_.coef[: len(constrained.linear_.features)])
+    free = FusionHead(select=False, nonnegative=False).fit(signals, labels.tolist())
+    assert free.linear_ is not None and not free.linear_.nonnegative
+    assert free.linear_.coef[free.linear_.features.index("margin")] < 0  # what the default avoids
     # Only a feature that goes negative: nothing is left to keep, and the head says it is signed.
     against = [Signals(margin=s.margin) for s in signals]
-    alone = FusionHead.fit(against, (~labels).tolist(), select=False)
-    assert alone.linear is not None and alone.linear.coef[0] < 0 and not alone.linear.nonnegative
+    alone = FusionHead(select=False).fit(against, (~labels).tolist())
+    assert alone.linear_ is not None and alone.linear_.coef[0] < 0 and not alone.linear_.nonnegative
 
 
 def test_missing_indicator_is_used_when_missingness_is_informative() -> None:
@@ -134,7 +148,7 @@ def test_missing_indicator_is_used_when_missingness_is_informative() -> None:
         has_p_true = i % 3 != 0
         signals.append(Signals(p_true=float(rng.uniform(0.4, 0.6)) if has_p_true else None))
         labels.append(bool(has_p_true and rng.uniform() < 0.8))
-    fitted = FusionHead.fit(signals, labels, select=False)
+    fitted = FusionHead(select=False).fit(signals, labels)
     assert fitted.predict_one(Signals()) < 0.15
     assert fitted.predict_one(Signals(p_true=0.5)) > 0.6
     assert fitted.imputed(Signals()) == ["p_true"]
@@ -143,8 +157,8 @@ def test_missing_indicator_is_used_when_missingness_is_informative() -> None:
 def test_constant_feature_is_accepted(train) -> None:
     signals, labels = train
     constant = [s.model_copy(update={"margin": 0.5}) for s in signals]
-    fitted = FusionHead.fit(constant, labels, features=["agreement", "margin"], select=False)
-    assert fitted.linear is not None and fitted.linear.coef[1] == 0.0
+    fitted = FusionHead(features=["agreement", "margin"], select=False).fit(constant, labels)
+    assert fitted.linear_ is not None and fitted.linear_.coef[1] == 0.0
     assert np.all(np.isfinite(fitted.predict(constant)))
 
 
@@ -163,20 +177,20 @@ def test_constant_feature_is_accepted(train) -> None:
 )
 def test_fit_errors(signals: list[Signals], labels: list, features: list[str] | None, pattern: str) -> None:
     with pytest.raises(ValueError, match=pattern):
-        FusionHead.fit(signals, labels, features=features)
+        FusionHead(features=features).fit(signals, labels)
 
 
 def test_save_load_round_trip(train, test_set, tmp_path: Path) -> None:
-    for fitted in (FusionHead.fit(*train), FusionHead.fit(*train, select=False)):
+    for fitted in (FusionHead().fit(*train), FusionHead(select=False).fit(*train)):
         path = tmp_path / "head.json"
         fitted.save(path)
         document = json.loads(path.read_text())
         assert document["format"] == "elicit-fusion-head" and document["format_version"] == FORMAT_VERSION
         assert document["choice"] == fitted.choice
-        assert len(document["candidates"]) == len(fitted.candidates)
-        loaded = FusionHead.load(path, expected_features=list(fitted.features))
+        assert len(document["candidates"]) == len(fitted.candidates_)
+        loaded = FusionHead.load(path, expected_features=list(fitted.features_))
         assert np.array_equal(loaded.predict(test_set[0]), fitted.predict(test_set[0]))
-        assert loaded.choice == fitted.choice and loaded.n_train == fitted.n_train
+        assert loaded.choice == fitted.choice and loaded.n_train_ == fitted.n_train_
 
 
 def test_load_rejects_mismatched_features(head: FusionHead, tmp_path: Path) -> None:
@@ -184,7 +198,7 @@ def test_load_rejects_mismatched_features(head: FusionHead, tmp_path: Path) -> N
     head.save(path)
     with pytest.raises(FusionFileError) as excinfo:
         FusionHead.load(path, expected_features=["agreement", "p_true"])
-    assert "['p_true', 'verbal_mean', 'agreement']" in str(excinfo.value)
+    assert "['verbal_mean', 'agreement', 'p_true']" in str(excinfo.value)
     assert "expected ['agreement', 'p_true']" in str(excinfo.value)
 
 

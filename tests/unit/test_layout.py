@@ -8,6 +8,8 @@ import elicit
 PACKAGE = Path(elicit.__file__).parent
 
 STAGES = [
+    "defaults",
+    "text",
     "types",
     "datasets",
     "model",

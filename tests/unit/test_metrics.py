@@ -49,6 +49,23 @@ def test_uniform_reliability_bins_match_calibration_curve() -> None:
     assert [b.mean_confidence for b in filled] == pytest.approx(prob_pred.tolist())
 
 
+def test_a_confidence_on_a_bin_edge_goes_to_the_lower_bin() -> None:
+    # Verbal confidences such as 0.5, 0.8 and 0.9 sit exactly on the edges of ten uniform
+    # bins. Bins are closed on the right, (lower, upper], as in scikit-learn's calibration_curve.
+    edges = [0.0, 0.1, 0.5, 0.8, 0.9, 1.0]
+    bins = metrics.reliability_bins(edges, [True] * len(edges), n_bins=10)
+    counts = [b.count for b in bins]
+    assert counts == [2, 0, 0, 0, 1, 0, 0, 1, 1, 1]
+    assert bins[4].lower == pytest.approx(0.4) and bins[4].upper == pytest.approx(0.5)
+    # 0.45 (wrong) and 0.5 (right) share the bin (0.4, 0.5]: accuracy 1/2 against mean
+    # confidence 0.475. Were 0.5 put in (0.5, 0.6], the two bins' gaps would give 0.475.
+    assert metrics.ece([0.45, 0.5], [False, True]) == pytest.approx(0.025)
+    prob_true, prob_pred = calibration_curve([0, 1, 1, 0, 1], [0.45, 0.5, 0.8, 0.8, 0.9], n_bins=10)
+    filled = [b for b in metrics.reliability_bins([0.45, 0.5, 0.8, 0.8, 0.9], [0, 1, 1, 0, 1]) if b.count]
+    assert [b.accuracy for b in filled] == pytest.approx(prob_true)
+    assert [b.mean_confidence for b in filled] == pytest.approx(prob_pred)
+
+
 def test_ece_equals_weighted_gap_of_reliability_bins() -> None:
     for strategy in ("uniform", "quantile"):
         bins = metrics.reliability_bins(CONF, CORRECT, n_bins=15, strategy=strategy)

@@ -54,7 +54,7 @@ def test_materialize_reuses_a_verified_folder(monkeypatch, tmp_path):
     target = models.default_model_dir()
     target.mkdir(parents=True)
     sha = "f" * 64
-    monkeypatch.setattr(models, "_sha256", lambda path: sha)
+    monkeypatch.setattr(models, "files_sha256", lambda paths: sha)
     manifest = {"version": models.MANIFEST_VERSION, "source_sha256": sha, "verified": True}
     (target / models.MANIFEST_NAME).write_text(json.dumps(manifest))
     monkeypatch.setattr(models, "_build", lambda *a: pytest.fail("a verified folder must not be rebuilt"))
@@ -63,7 +63,7 @@ def test_materialize_reuses_a_verified_folder(monkeypatch, tmp_path):
 
 def test_failed_build_leaves_no_folder_behind(monkeypatch, tmp_path):
     monkeypatch.setenv("ELICIT_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(models, "_sha256", lambda path: "0" * 64)
+    monkeypatch.setattr(models, "files_sha256", lambda paths: "0" * 64)
 
     def broken_build(target, source):
         (target / "partial.bin").write_bytes(b"x")

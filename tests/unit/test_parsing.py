@@ -10,12 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from elicit.elicitation.parsing import (
-    MAX_ANSWER_WORDS,
-    STRATEGY_FORMATS,
-    parse_confidence,
-    parse_sample,
-)
+from elicit.elicitation.parsing import parse_sample
+from elicit.elicitation.readers import MAX_ANSWER_WORDS, parse_confidence
+from elicit.elicitation.strategies import STRATEGIES
 from elicit.types import Guess, TokenLogprob
 
 # (id, generated text, strategy, answer, confidence, error substring or None)
@@ -404,7 +401,7 @@ _LABEL_SOUP = st.lists(
 
 
 @settings(max_examples=200, deadline=None)
-@given(text=st.one_of(st.text(), _LABEL_SOUP), strategy=st.sampled_from(sorted(STRATEGY_FORMATS)))
+@given(text=st.one_of(st.text(), _LABEL_SOUP), strategy=st.sampled_from(sorted(STRATEGIES)))
 def test_parse_sample_never_raises_and_keeps_text(text: str, strategy: str) -> None:
     sample = parse_sample(text, strategy)
     assert sample.text == text

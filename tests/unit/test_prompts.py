@@ -7,8 +7,11 @@ import random
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+from elicit.elicitation.formats import Example
 from elicit.elicitation.parsing import parse_sample
-from elicit.elicitation.prompts import STRATEGIES, Example, PromptSet, render_answer
+from elicit.elicitation.prompts import PromptSet
+from elicit.elicitation.strategies import STRATEGIES
+from elicit.elicitation.strategies import strategy as get_strategy
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -22,7 +25,7 @@ def test_messages_have_instruction_examples_and_question(strategy):
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_rendered_examples_parse_back_in_their_own_format(strategy):
     example = PromptSet(n_examples=1).examples[0]
-    sample = parse_sample(render_answer(strategy, example, k=3), strategy)
+    sample = parse_sample(get_strategy(strategy).format.render(example, 3), strategy)
     assert sample.parsed and sample.parse_error is None
     assert sample.answer == example.answer
     if strategy == "multistep":
@@ -75,7 +78,7 @@ def test_bad_settings_are_named(tmp_path):
 
 def test_example_dataclass_is_plain():
     example = Example("q", "a", 50, "because")
-    assert render_answer("vanilla", example, 3) == "Answer: a\nConfidence: 50%"
+    assert get_strategy("vanilla").format.render(example, 3) == "Answer: a\nConfidence: 50%"
 
 
 def test_few_shot_p_true_shows_a_true_and_a_false_self_evaluation():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from elicit.datasets import Passage, build_corpus, load_builtin
-from elicit.model.embeddings import EMBEDDING_DIM, MiniLMEmbeddings, cached_encode
+from elicit.model.embeddings import cached_encode
 from elicit.routing.retrieval import BM25PassageRetriever, DenseRetriever, recall_at_k
 
 PASSAGES = [
@@ -29,11 +29,6 @@ class _CountingEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         self.calls += 1
         return np.array([[len(t), t.count("a")] for t in texts], dtype=np.float32)
-
-
-@pytest.fixture(scope="module")
-def minilm() -> MiniLMEmbeddings:
-    return MiniLMEmbeddings()
 
 
 def _ids(documents) -> list[str]:
@@ -64,27 +59,6 @@ def test_bm25_returns_nothing_without_shared_terms() -> None:
 def test_passages_need_unique_ids() -> None:
     with pytest.raises(ValueError, match="unique ids"):
         BM25PassageRetriever.from_passages([PASSAGES[0], PASSAGES[0]])
-
-
-def test_minilm_vectors_are_unit_length_and_semantic(minilm: MiniLMEmbeddings) -> None:
-    vectors = minilm.encode(
-        [
-            "What is the capital city of France?",
-            "Which city is France's seat of government?",
-            "How long should sourdough bread proof?",
-        ]
-    )
-    assert vectors.shape == (3, EMBEDDING_DIM)
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
-    np.testing.assert_allclose(minilm.embed_query("Paris"), minilm.encode(["Paris"])[0], atol=1e-6)
-
-
-def test_dense_retriever_matches_paraphrases(minilm: MiniLMEmbeddings) -> None:
-    retriever = DenseRetriever.from_passages(PASSAGES, k=2, embeddings=minilm)
-    documents = retriever.invoke("Which Texas city is the seat of the state government?")
-    assert documents[0].metadata["id"] == "tx"
-    assert 0.0 < documents[0].metadata["score"] <= 1.0 + 1e-6
 
 
 def test_dense_retriever_uses_precomputed_vectors() -> None:

@@ -7,10 +7,27 @@ import math
 import numpy as np
 import pytest
 
+from elicit.signals import semantic
 from elicit.signals.compute import compute_signals
-from elicit.signals.logit import sequence_signals
-from elicit.signals.semantic import semantic_signals
-from elicit.types import SEMANTIC_SIGNALS, Sample, TokenLogprob
+from elicit.types import Sample, TokenLogprob
+
+SEMANTIC_SIGNALS = {spec.name for spec in semantic.SIGNALS}
+SEQUENCE_SIGNALS = {"sequence_prob", "sequence_joint_prob"}
+
+
+def _family(names, samples, answer, question=None, encoder=None):
+    """The values and the reasons for missing ones of the signals ``names``, as compute_signals gives them."""
+    signals = compute_signals(samples, answer, question=question, encoder=encoder)
+    values = {name: value for name in names if (value := signals.get(name)) is not None}
+    return values, {name: reason for name, reason in signals.missing.items() if name in names}
+
+
+def semantic_signals(samples, answer, question=None, encoder=None):
+    return _family(SEMANTIC_SIGNALS, samples, answer, question, encoder)
+
+
+def sequence_signals(samples):
+    return _family(SEQUENCE_SIGNALS, samples, None)
 
 
 class TableEncoder:

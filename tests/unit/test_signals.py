@@ -7,8 +7,9 @@ from scipy.special import expit
 
 from elicit.elicitation.sampling import p_true_from_top_logprobs
 from elicit.signals.compute import compute_signals
-from elicit.signals.logit import locate_answer_span, mean_token_entropy_confidence, span_logprob_features
-from elicit.types import SIGNAL_NAMES, Guess, Sample, TokenLogprob
+from elicit.signals.registry import SIGNAL_NAMES
+from elicit.signals.spans import locate_answer_span, mean_token_entropy_confidence, span_logprob_features
+from elicit.types import Guess, Sample, TokenLogprob
 
 
 def tokens_of(*pieces: str | tuple[str, float]) -> list[TokenLogprob]:

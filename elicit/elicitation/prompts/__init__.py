@@ -13,53 +13,16 @@ import hashlib
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from elicit.elicitation.formats import Example
 from elicit.elicitation.matching import normalize_answer
+from elicit.elicitation.strategies import STRATEGIES
+from elicit.elicitation.strategies import strategy as get_strategy
 
 PROMPT_DIR = Path(__file__).parent
-STRATEGIES: tuple[str, ...] = ("vanilla", "cot", "topk", "multistep", "hint")
-"""Prompt strategies; "hint" is vanilla with a misleading hint (Xiong et al.'s perturbation)."""
-
-
-@dataclass(frozen=True)
-class Example:
-    """One worked few-shot example, rendered into every strategy's format."""
-
-    question: str
-    answer: str
-    confidence: int
-    explanation: str
-    passage: str = ""
-    guesses: list[tuple[str, float]] = field(default_factory=list)
-    steps: list[tuple[str, int]] = field(default_factory=list)
-
-
-def check_strategy(strategy: str) -> str:
-    """Return ``strategy`` if known, else raise naming the valid ones."""
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    return strategy
-
-
-def render_answer(strategy: str, example: Example, k: int) -> str:
-    """The ideal assistant reply to ``example`` in ``strategy``'s output format."""
-    if strategy in ("vanilla", "hint"):
-        return f"Answer: {example.answer}\nConfidence: {example.confidence}%"
-    if strategy == "cot":
-        return f"Explanation: {example.explanation}\nAnswer: {example.answer}\nConfidence: {example.confidence}%"
-    if strategy == "topk":
-        lines = []
-        for i, (guess, prob) in enumerate(example.guesses[:k], start=1):
-            lines += [f"G{i}: {guess}", f"P{i}: {prob:g}"]
-        return "\n".join(lines)
-    if strategy == "multistep":
-        lines = [f"Step {i}: {text} Confidence: {conf}%" for i, (text, conf) in enumerate(example.steps, start=1)]
-        return "\n".join([*lines, f"Answer: {example.answer}", f"Confidence: {example.confidence}%"])
-    raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
 
 
 def topk_format(k: int) -> str:
@@ -94,7 +57,7 @@ class PromptSet:
         self.hints: list[str] = json.loads(self._read("hints.json"))
         if not self.hints or any("{hint}" not in hint for hint in self.hints):
             raise ValueError("hints.json must be a non-empty list of templates that each contain {hint}")
-        self._templates = {name: self._read(f"{name}.txt") for name in ("vanilla", "cot", "topk", "multistep")}
+        self._templates = {name: self._read(name) for name in dict.fromkeys(s.template for s in STRATEGIES.values())}
         self._self_eval = self._read("self_eval.txt")
         self._context = self._read("context.txt")
 
@@ -126,9 +89,24 @@ class PromptSet:
 
     def instruction(self, strategy: str) -> str:
         """The system instruction of ``strategy``."""
-        check_strategy(strategy)
-        template = self._templates["vanilla" if strategy == "hint" else strategy]
+        template = self._templates[get_strategy(strategy).template]
         return template.format(k=self.k, format=topk_format(self.k)).strip()
+
+    def example_turns(self, strategy: str, *, with_passages: bool = False) -> list[BaseMessage]:
+        """The few-shot turns: each example's question, then its ideal reply in ``strategy``'s format.
+
+        ``with_passages`` shows each example's own passage before its question, as a
+        retrieval prompt does for the real question.
+        """
+        render = get_strategy(strategy).format.render
+        turns: list[BaseMessage] = []
+        for example in self.examples:
+            shown = [example.passage] if with_passages and example.passage else ()
+            turns += [
+                HumanMessage(content=self._ask(example.question, shown)),
+                AIMessage(content=render(example, self.k)),
+            ]
+        return turns
 
     def messages(
         self, strategy: str, question: str, hint: str | None = None, context: Sequence[str] = ()
@@ -140,12 +118,8 @@ class PromptSet:
         own passage too: without that, a small model copies the examples' answers instead of
         reading the passages.
         """
-        check_strategy(strategy)
         messages: list[BaseMessage] = [SystemMessage(content=self.instruction(strategy))]
-        for example in self.examples:
-            shown = [example.passage] if context and example.passage else ()
-            reply = render_answer(strategy, example, self.k)
-            messages += [HumanMessage(content=self._ask(example.question, shown)), AIMessage(content=reply)]
+        messages += self.example_turns(strategy, with_passages=bool(context))
         messages.append(HumanMessage(content=self._ask(f"{question} {hint}" if hint else question, context)))
         return messages
 

@@ -1,4 +1,4 @@
-"""Commands whose module is imported only when the command runs.
+"""The ``elicit`` Typer app, whose commands' modules are imported only when a command runs.
 
 The command modules import the whole LLM stack (LangChain, scikit-learn, pandas, the OpenAI
 client, ...), several seconds of imports that ``elicit --help`` or a mistyped option never
@@ -66,8 +66,6 @@ def command_modules() -> dict[str, str]:
 
 def load(name: str) -> Any:
     """The real click command ``name``, after importing the module that registers it."""
-    from elicit.cli.common import app
-
     importlib.import_module(f"elicit.cli.{command_modules()[name]}")
     return typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
 
@@ -92,3 +90,12 @@ class LazyGroup(TyperGroup):
             return None
         help_text = declared(command_modules()[cmd_name])[cmd_name]
         return LazyCommand(name=cmd_name, callback=None, help=help_text)
+
+
+app = typer.Typer(help="How much to trust an LLM's answer.", no_args_is_help=True, add_completion=False, cls=LazyGroup)
+"""The ``elicit`` command; every command module registers its commands on it."""
+
+
+@app.callback()
+def main() -> None:
+    """How much to trust an LLM's answer."""
