@@ -12,11 +12,12 @@ from rich.console import Console
 from sklearn.metrics import roc_auc_score
 
 from elicit.calibration import metrics
+from elicit.calibration.display.markdown import markdown_table
 from elicit.calibration.display.report_files import FORMAT_VERSION, write_report
 from elicit.calibration.display.sentences import verdict_sentence
 from elicit.calibration.display.terminal import print_table
 from elicit.calibration.report import build_report
-from elicit.calibration.rows import comparison_rows, dataset_rows
+from elicit.calibration.rows import MetricRow, comparison_rows, dataset_rows
 from elicit.calibration.stats import format_interval, paired_bootstrap_difference
 from elicit.calibration.verdicts import Verdict, verdicts
 
@@ -186,6 +187,40 @@ def test_build_report_refuses_names_it_cannot_compare() -> None:
         build_report(CORRECT, SCORES, title="t", verdict_pairs=[("fused", "nope")])
     with pytest.raises(ValueError, match="by_dataset_methods needs strata"):
         build_report(CORRECT, SCORES, title="t", by_dataset_methods=["fused"])
+
+
+def _row(method: str, **values: object) -> MetricRow:
+    """A hand-made row: every metric given, intervals only where the test says."""
+    base: dict[str, object] = {
+        "method": method, "n": 10, "coverage": 1.0, "accuracy": 0.5, "ece": 0.1, "mce": 0.2, "brier": 0.2,
+        "nll": 0.6, "auroc": 0.8, "auprc_pos": 0.8, "auprc_neg": 0.7, "aurc": 0.3, "prr": 0.5, "ci": {},
+    }  # fmt: skip
+    return MetricRow.model_validate(base | values)
+
+
+def test_markdown_table_shows_intervals_bold_best_and_missing_marks() -> None:
+    rows = [
+        _row("a|b", ci={"auroc": (0.7, 0.9), "ece": (0.05, 0.15), "brier": (0.15, 0.25), "prr": (0.3, 0.7)}),
+        _row("one class", accuracy=1.0, ece=0.3, brier=0.25, auroc=None, prr=None),
+    ]
+    assert markdown_table(rows) == (
+        "| method | n | accuracy | ECE [95% CI] | Brier [95% CI] | AUROC [95% CI] | PRR |\n"
+        "|:---|---:|---:|---:|---:|---:|---:|\n"
+        "| a\\|b | 10 | 50.0% | **0.100 [0.050, 0.150]** | **0.200 [0.150, 0.250]** | **0.800 [0.700, 0.900]** "
+        "| **0.500** |\n"
+        "| one class | 10 | 100.0% | 0.300 | 0.250 | – | – |\n"
+    )
+
+
+def test_markdown_table_ranks_within_each_dataset_and_takes_columns() -> None:
+    rows = [_row("m", dataset="x", brier=0.1), _row("m", dataset="y", brier=0.3), _row("k", dataset="y", brier=0.2)]
+    assert markdown_table(rows, columns=[("method", "method"), ("brier", "Brier")]).splitlines()[2:] == [
+        "| x | m | **0.100** |",
+        "| y | m | 0.300 |",
+        "| y | k | **0.200** |",
+    ]
+    with pytest.raises(ValueError, match=r"columns name no row field: \['ci'\]"):
+        markdown_table(rows, columns=[("ci", "intervals")])
 
 
 @pytest.mark.parametrize(
