@@ -11,16 +11,13 @@ from typing import Annotated, Any
 import typer
 
 from elicit import defaults
+from elicit.calibration.display.report_files import write_report
+from elicit.calibration.display.sentences import verdict_sentence
+from elicit.calibration.display.terminal import print_table
 from elicit.calibration.fitting import BEST_SINGLE, DEFAULT, HEAD, cross_fit, dataset_of, raw_scores, scored_records
 from elicit.calibration.head import FUSED, FusionHead
-from elicit.calibration.report import (
-    INTERVAL_NOTE,
-    comparison_rows,
-    dataset_rows,
-    print_table,
-    verdict_lines,
-    write_report,
-)
+from elicit.calibration.report import build_report
+from elicit.calibration.rows import INTERVAL_NOTE
 from elicit.chains import served_chain
 from elicit.cli.common import (
     BaseUrlOption,
@@ -114,14 +111,7 @@ def _fit_and_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     head_path = out_dir / "fusion-head.json"
     fit.head.save(head_path)
-    rows = comparison_rows(fit.correct, fit.scores, strata=fit.datasets, seed=seed)
     highlight = [HEAD, FUSED, BEST_SINGLE, DEFAULT]
-    by_dataset = dataset_rows(fit.correct, fit.scores, fit.datasets, highlight, seed=seed)
-    verdict = [
-        line
-        for method in (HEAD, FUSED)
-        for line in verdict_lines(fit.correct, fit.scores, method, BEST_SINGLE, strata=fit.datasets, seed=seed)
-    ]
     meta = {
         "records scored": len(fit.records),
         "left out (few-shot questions)": fit.excluded_few_shot,
@@ -132,20 +122,21 @@ def _fit_and_report(
         f"{BEST_SINGLE} (highest AUROC in each training part, Platt-mapped)": ", ".join(fit.best_single_choices),
         "saved head (refit on all records)": fit.head.choice,
     }
-    page = write_report(
-        out_dir, fit.correct, fit.scores, title=title, meta=meta, highlight=highlight, strata=fit.datasets,
-        seed=seed, by_dataset=by_dataset, verdict=verdict, rows=rows,
+    report = build_report(
+        fit.correct, fit.scores, title=title, meta=meta, strata=fit.datasets, seed=seed, highlight=highlight,
+        by_dataset_methods=highlight, verdict_pairs=[(HEAD, BEST_SINGLE), (FUSED, BEST_SINGLE)],
     )  # fmt: skip
+    page = write_report(out_dir, report)
     console.print(
         f"{len(fit.records)} records, every method scored out of fold ({folds} folds, seed {seed}); "
         f"{fit.excluded_few_shot} few-shot questions left out"
     )
-    print_table(rows, console=console)
-    print_table(by_dataset, console=console, title="Per dataset")
+    print_table(report.rows, console=console)
+    print_table(report.by_dataset, console=console, title="Per dataset")
     console.print(f"{HEAD} chosen per fold: {', '.join(fit.head_choices)}")
     console.print(f"{BEST_SINGLE} per fold: {', '.join(fit.best_single_choices)}")
-    for line in verdict:
-        console.print(f"verdict: {line}")
+    for verdict in report.verdicts:
+        console.print(f"verdict: {verdict_sentence(verdict)}")
     console.print(
         f"fusion head (refit on all {len(fit.records)} records, is {fit.head.choice}): {head_path}\nreport: {page}"
     )
@@ -294,14 +285,12 @@ def report_command(
         correct = [r.correct for r in loaded]
         datasets = [dataset_of(r) for r in loaded]
         meta["intervals"] = INTERVAL_NOTE
-        rows = comparison_rows(correct, scores, strata=datasets, seed=seed)
-        page = write_report(
-            out, correct, scores, title=f"Calibration: {records.name}", meta=meta, strata=datasets, seed=seed,
-            rows=rows,
-        )  # fmt: skip
+        title = f"Calibration: {records.name}"
+        report = build_report(correct, scores, title=title, meta=meta, strata=datasets, seed=seed)
+        page = write_report(out, report)
     except ValueError as exc:
         raise fail(exc) from exc
-    print_table(rows, console=console)
+    print_table(report.rows, console=console)
     console.print(f"report: {page}")
 
 

@@ -1,0 +1,1 @@
+"""How a report is shown: terminal table, figures, HTML page, Markdown tables, report.json."""
