@@ -9,6 +9,9 @@ bare answer.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 N_SAMPLES = 5
 """Samples per question: enough for agreement to take six values, cheap in one request."""
 TEMPERATURE = 0.7
@@ -27,3 +30,12 @@ N_RESAMPLES = 1000
 """Bootstrap resamples behind every interval."""
 LEVEL = 0.95
 """Coverage of every interval."""
+
+
+CACHE_DIR_ENV = "ELICIT_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """Root of elicit's cache (models, data sets, vectors); ``ELICIT_CACHE_DIR`` overrides ``~/.cache/elicit``."""
+    override = os.environ.get(CACHE_DIR_ENV)
+    return Path(override).expanduser() if override else Path.home() / ".cache" / "elicit"

@@ -149,7 +149,8 @@ class EvalRecord(_Model):
     """One evaluated question, one JSONL line: enough to fit, report and resume without re-asking.
 
     Token logprobs of the samples are dropped by default: they dominate the file size and
-    every signal computed from them is already stored. ``correct`` is the question-aware
+    every signal computed from them is already stored. ``options`` are a multiple-choice
+    question's choices (empty for a short-answer one). ``correct`` is the question-aware
     match of :mod:`elicit.elicitation.matching`; ``exact_match`` and ``f1`` are the SQuAD-style
     figures beside it. ``few_shot`` marks a question the prompt itself shows as a worked
     example: its answer leaked, so metrics exclude it.
@@ -158,6 +159,7 @@ class EvalRecord(_Model):
     id: str
     question: str
     golds: list[str]
+    options: list[str] = Field(default_factory=list)
     answer: str | None = None
     correct: bool
     exact_match: bool | None = None

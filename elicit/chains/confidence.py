@@ -6,6 +6,7 @@ import asyncio
 import random
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
@@ -13,6 +14,7 @@ from langchain_core.runnables import RunnableConfig
 
 from elicit import defaults
 from elicit.chains.base import AsyncRunnable
+from elicit.elicitation.choices import choose
 from elicit.elicitation.parsing import parse_sample
 from elicit.elicitation.prompts import PromptSet
 from elicit.elicitation.sampling import Generation, agenerate, ap_true, check_sampling, request_seed
@@ -86,6 +88,24 @@ def run_setup(
     )
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What one chain input asks: the question, its options (multiple choice) and passages to answer from."""
+
+    question: str
+    options: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, value: QuestionInput) -> Asked:
+        """The question of a chain input, with the "options" and "context" a mapping may carry."""
+        extras = value if isinstance(value, Mapping) else {}
+        options = tuple(str(option) for option in extras.get("options", ()))
+        if len(options) == 1:
+            raise ValueError("options must hold at least 2 choices (or none for a short-answer question)")
+        return cls(question_text(value), options, tuple(extras.get("context", ())))
+
+
 def question_text(value: QuestionInput) -> str:
     """The question of a chain input (a string or a mapping with a "question" key)."""
     if isinstance(value, Mapping):
@@ -133,8 +153,6 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         check_sampling(n_samples, temperature, max_tokens)
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
-        if asked.hinted and not hint_pool:
-            raise ValueError(f"strategy {strategy!r} needs hint_pool: wrong answers the hints can suggest")
         self.llm = llm
         self.strategy = strategy
         self.hinted = asked.hinted
@@ -162,52 +180,50 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
 
     # -- generation ---------------------------------------------------------------------
 
-    async def _hinted(
-        self, question: str, hint_pool: Sequence[str], context: Sequence[str]
-    ) -> list[tuple[Generation, str | None]]:
+    async def _hinted(self, asked: Asked, hint_pool: Sequence[str]) -> list[tuple[Generation, str | None]]:
         """One request per misleading hint, each suggesting a random wrong answer."""
+        question, context = asked.question, asked.context
         rng = random.Random(f"{self.seed}:{question}")
         hints = self.prompts.hint_sentences(hint_pool, self.n_samples, rng)
         semaphore = asyncio.Semaphore(self.max_concurrency)
 
         async def one(index: int, hint: str) -> tuple[Generation, str]:
             async with semaphore:
-                messages = self.prompts.messages(self.strategy, question, hint, context)
+                messages = self.prompts.messages(self.strategy, question, hint, context, asked.options)
                 [generation] = await agenerate(
                     self.llm, messages, n=1, temperature=self.temperature, max_tokens=self.max_tokens,
-                    seed=request_seed(self.seed, question, context, "hint", index),
+                    seed=request_seed(self.seed, question, list(context), "hint", index),
                 )  # fmt: skip
                 return generation, hint
 
         return list(await asyncio.gather(*(one(index, hint) for index, hint in enumerate(hints))))
 
-    async def _generate(self, question: str, hint_pool: Sequence[str], context: Sequence[str]) -> list[Sample]:
+    def _read(self, generation: Generation, asked: Asked, hint: str | None = None) -> Sample:
+        """One generation parsed in this chain's format, its answer resolved to an option if there are any."""
+        sample = parse_sample(
+            generation.text, self.strategy, hint=hint, tokens=generation.tokens, finish_reason=generation.finish_reason
+        )
+        return choose(sample, asked.options, asked.question)
+
+    async def _generate(self, asked: Asked, hint_pool: Sequence[str]) -> list[Sample]:
         if self.hinted:
-            pairs = await self._hinted(question, hint_pool, context)
+            pairs = await self._hinted(asked, hint_pool)
         else:
-            messages = self.prompts.messages(self.strategy, question, context=context)
+            messages = self.prompts.messages(
+                self.strategy, asked.question, context=asked.context, options=asked.options
+            )
             generations = await agenerate(
                 self.llm, messages, n=self.n_samples, temperature=self.temperature, max_tokens=self.max_tokens,
-                seed=request_seed(self.seed, question, context, "samples"),
+                seed=request_seed(self.seed, asked.question, list(asked.context), "samples"),
             )  # fmt: skip
             pairs = [(generation, None) for generation in generations]
-        return [
-            parse_sample(g.text, self.strategy, hint=hint, tokens=g.tokens, finish_reason=g.finish_reason)
-            for g, hint in pairs
-        ]
+        return [self._read(generation, asked, hint) for generation, hint in pairs]
 
-    async def _reference(self, question: str, context: Sequence[str]) -> Sample:
+    async def _reference(self, asked: Asked) -> Sample:
         """The greedy answer to the question as asked, without any hint."""
-        [generation] = await agenerate(
-            self.llm,
-            self.prompts.messages(self.strategy, question, context=context),
-            n=1,
-            temperature=0.0,
-            max_tokens=self.max_tokens,
-        )
-        return parse_sample(
-            generation.text, self.strategy, tokens=generation.tokens, finish_reason=generation.finish_reason
-        )
+        messages = self.prompts.messages(self.strategy, asked.question, context=asked.context, options=asked.options)
+        [generation] = await agenerate(self.llm, messages, n=1, temperature=0.0, max_tokens=self.max_tokens)
+        return self._read(generation, asked)
 
     # -- scoring --------------------------------------------------------------------------
 
@@ -238,16 +254,22 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
             timings=timings,
         )
 
-    def score(self, question: str, samples: Sequence[Sample | str], *, p_true: float | None = None) -> Elicitation:
+    def score(
+        self, question: str, samples: Sequence[Sample | str], *, p_true: float | None = None,
+        options: Sequence[str] = (),
+    ) -> Elicitation:  # fmt: skip
         """Score samples the caller already has, with no model call.
 
-        Raw strings are parsed with this chain's strategy; the answer is their majority
-        answer; P(True) is used only if given.
+        Raw strings are parsed with this chain's strategy (and resolved to ``options`` for a
+        multiple-choice question); the answer is their majority answer; P(True) is used only
+        if given.
         """
         question = question_text(question)
         if not samples:
             raise ValueError("samples is empty: nothing to score")
-        parsed = [s if isinstance(s, Sample) else parse_sample(s, self.strategy) for s in samples]
+        parsed = [
+            s if isinstance(s, Sample) else choose(parse_sample(s, self.strategy), options, question) for s in samples
+        ]
         reason = None if p_true is not None else "P(True) not computed"
         return self._finish(question, parsed, majority_answer(parsed, question), p_true, reason, None, {})
 
@@ -256,27 +278,29 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
     async def ainvoke(self, input: QuestionInput, config: RunnableConfig | None = None, **kwargs: Any) -> Elicitation:
         """Answer one question with its confidence.
 
-        A mapping input may also carry "hint_pool" (wrong answers for misleading hints) and
-        "context" (passages to answer from, e.g. retrieved ones).
+        A mapping input may also carry "options" (a multiple-choice question's choices),
+        "hint_pool" (wrong answers for misleading hints; a multiple-choice question falls back
+        to its options) and "context" (passages to answer from, e.g. retrieved ones).
         """
-        question = question_text(input)
+        asked = Asked.of(input)
+        question = asked.question
         extras = input if isinstance(input, Mapping) else {}
-        hint_pool = extras.get("hint_pool", self.hint_pool)
-        context = list(extras.get("context", ()))
+        hint_pool = extras.get("hint_pool") or self.hint_pool or asked.options
+        if self.hinted and not hint_pool:
+            raise ValueError(f"strategy {self.strategy!r} needs a hint_pool: wrong answers the hints can suggest")
         started = time.perf_counter()
         if self.reference:
-            samples, reference = await asyncio.gather(
-                self._generate(question, hint_pool, context), self._reference(question, context)
-            )
+            samples, reference = await asyncio.gather(self._generate(asked, hint_pool), self._reference(asked))
         else:
-            samples, reference = await self._generate(question, hint_pool, context), None
+            samples, reference = await self._generate(asked, hint_pool), None
         generated = time.perf_counter()
         answer = reference.answer if reference is not None and reference.answer else majority_answer(samples, question)
         p_true: float | None = None
         reason: str | None = "P(True) not computed" if not self.p_true else None
         if self.p_true:
             if answer:
-                p_true, reason = await ap_true(self.llm, self.prompts.self_eval_messages(question, answer))
+                shown = self.prompts.question_text(question, asked.options)
+                p_true, reason = await ap_true(self.llm, self.prompts.self_eval_messages(shown, answer))
             else:
                 reason = "no answer to evaluate"
         finished = time.perf_counter()
@@ -286,7 +310,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
             "total_s": finished - started,
         }
         result = self._finish(question, samples, answer, p_true, reason, reference, timings)
-        result.context = context
+        result.context = list(asked.context)
         return result
 
 

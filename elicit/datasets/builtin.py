@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain, zip_longest
 
 from elicit.datasets.arithmetic import arithmetic_items
+from elicit.datasets.bigbench import TASKS, bigbench_items
 from elicit.datasets.fanout import fanout_items
 from elicit.datasets.geography import CONTINENT_ALIASES, Country, cities, countries, fold, us_states
 from elicit.datasets.items import QAItem
@@ -27,6 +28,7 @@ BUILTIN_DATASETS: dict[str, str] = {
     "us_capitals": "Capital of each of the 50 US states; popularity = population of its 15,000+ cities.",
     "arithmetic": "Generated arithmetic, difficulty levels 1-5 with 100 questions each; depends on the seed.",
     "fanout": "~1.8k human-written single-hop questions from FanOutQA (pip fanoutqa, CC BY-SA 4.0); no popularity.",
+    **{name: f"{task.summary} Apache-2.0." for name, task in TASKS.items()},
 }
 """Name -> one-line description of every built-in set."""
 
@@ -138,6 +140,7 @@ _FIXED_SETS: dict[str, Callable[[], tuple[QAItem, ...]]] = {
     "cities": _cities,
     "us_capitals": _us_capitals,
     "fanout": fanout_items,
+    **{name: partial(bigbench_items, name) for name in TASKS},
 }
 
 

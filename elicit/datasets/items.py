@@ -22,6 +22,10 @@ def dataset_name(item_id: str, metadata: Mapping[str, Any]) -> str:
     return prefix if colon else "data"
 
 
+OPTION_LETTERS = "ABCDEFGHIJ"
+"""The letters options are listed under, in order."""
+
+
 class DatasetError(ValueError):
     """A dataset file is unusable; the message names the file, the line and what is wrong."""
 
@@ -42,10 +46,13 @@ def _non_empty(value: str, info: ValidationInfo) -> str:
 
 
 class QAItem(_Record):
-    """One short-form question and every answer that counts as correct.
+    """One short-form or multiple-choice question and every answer that counts as correct.
 
     ``answer`` is the canonical gold; ``aliases`` are the other accepted spellings
     (duplicates and copies of ``answer`` are dropped, so graders never double count).
+    ``options``, when given, make the question multiple choice: the prompt lists them with
+    letters, a reply names one by its letter or its text, and ``answer`` must be one of
+    them (yes/no and plausible/implausible questions are two-option questions).
     ``metadata`` carries what analyses slice on: ``source``, ``popularity`` or
     ``difficulty``, ``entity`` and, for questions with a retrieval corpus, ``passage_id``.
     """
@@ -54,6 +61,7 @@ class QAItem(_Record):
     question: str
     answer: str
     aliases: list[str] = Field(default_factory=list)
+    options: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     _check_text = field_validator("id", "question", "answer")(_non_empty)
@@ -69,6 +77,31 @@ class QAItem(_Record):
             if stripped != info.data.get("answer") and stripped not in cleaned:
                 cleaned.append(stripped)
         return cleaned
+
+    @field_validator("options")
+    @classmethod
+    def _choosable(cls, options: list[str], info: ValidationInfo) -> list[str]:
+        if not options:
+            return options
+        cleaned = [option.strip() for option in options]
+        if len(cleaned) < 2:
+            raise ValueError(f"options must hold at least 2 choices, got {len(cleaned)}")
+        if len(cleaned) > len(OPTION_LETTERS):
+            raise ValueError(f"options may hold at most {len(OPTION_LETTERS)} choices, got {len(cleaned)}")
+        for position, option in enumerate(cleaned):
+            if not option:
+                raise ValueError(f"options[{position}] must be a non-empty string")
+            if option in cleaned[:position]:
+                raise ValueError(f"options[{position}] repeats {option!r}")
+        answer = info.data.get("answer")
+        if answer is not None and answer not in cleaned:
+            raise ValueError(f"answer {answer!r} is not one of the options {cleaned}")
+        return cleaned
+
+    @property
+    def kind(self) -> str:
+        """``choice`` for a multiple-choice question, ``short`` for a short-answer one."""
+        return "choice" if self.options else "short"
 
     def golds(self) -> list[str]:
         """Every accepted answer, canonical first."""

@@ -1,11 +1,15 @@
 """User QA data in JSON Lines, in the shapes common QA datasets already use.
 
-Accepted lines (``id``, ``aliases`` and ``metadata`` optional, other keys ignored so
-exported TriviaQA records load as they are)::
+Accepted lines (``id``, ``aliases``, ``options`` and ``metadata`` optional, other keys
+ignored so exported TriviaQA records load as they are)::
 
     {"question": "...", "answer": "..."}
     {"question": "...", "answers": ["...", "..."]}
     {"question": "...", "answer": {"value": "...", "aliases": ["..."]}}
+    {"question": "...", "options": ["...", "...", "..."], "answer": "B"}
+
+With ``options`` the question is multiple choice; its answer is one of the options, given
+by its text or its letter (A for the first).
 
 A bad line stops the load with a ``DatasetError`` naming the file and line, because a
 silently skipped question would change every accuracy and calibration number.
@@ -20,7 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from elicit.datasets.items import DatasetError, QAItem
+from elicit.datasets.items import OPTION_LETTERS, DatasetError, QAItem
 
 
 class _LineError(Exception):
@@ -69,8 +73,14 @@ def _item(record: Any, default_id: str) -> QAItem:
     if not isinstance(metadata, dict):
         raise _LineError(f'"metadata" must be an object, got {type(metadata).__name__}')
     answer, *aliases = _answers(record)
+    options = _string_list(record.get("options", []), "options")
+    if options and answer not in options and len(answer) == 1 and answer.upper() in OPTION_LETTERS[: len(options)]:
+        answer = options[OPTION_LETTERS.index(answer.upper())]
     try:
-        return QAItem(id=str(item_id), question=record["question"], answer=answer, aliases=aliases, metadata=metadata)
+        return QAItem(
+            id=str(item_id), question=record["question"], answer=answer, aliases=aliases, options=options,
+            metadata=metadata,
+        )  # fmt: skip
     except ValidationError as error:
         raise _LineError("; ".join(detail["msg"].removeprefix("Value error, ") for detail in error.errors())) from error
 

@@ -15,13 +15,15 @@ from elicit.elicitation.readers import Fields, parse_labeled, parse_multistep, p
 
 @dataclass(frozen=True)
 class Example:
-    """One worked few-shot example, rendered into every format."""
+    """One worked few-shot example, rendered into every format (with ``options``, a multiple-choice
+    one whose answer and guesses are option letters)."""
 
     question: str
     answer: str
     confidence: int
     explanation: str
     passage: str = ""
+    options: list[str] = field(default_factory=list)
     guesses: list[tuple[str, float]] = field(default_factory=list)
     steps: list[tuple[str, int]] = field(default_factory=list)
 

@@ -104,6 +104,7 @@ def to_record(
         id=item.id,
         question=item.question,
         golds=item.golds(),
+        options=item.options,
         answer=result.answer,
         correct=matcher(result.answer, item.golds(), item.question),
         exact_match=exact_match(result.answer, item.golds()),
@@ -121,16 +122,22 @@ def to_record(
 
 
 def distractor_pools(items: Sequence[QAItem]) -> dict[str, list[str]]:
-    """Wrong answers a misleading hint may suggest for each item: other answers of the same dataset.
+    """Wrong answers a misleading hint may suggest for each item: its wrong options, else other
+    answers of the same dataset.
 
-    Drawing from the same dataset (``metadata["dataset"]``; items without one form one group)
-    keeps the hint plausible, a capital for a capital question, which is what makes it
-    misleading rather than absurd.
+    A multiple-choice question's own wrong options are the most plausible wrong answers there
+    are; for a short-answer question, drawing from the same dataset (``metadata["dataset"]``;
+    items without one form one group) keeps the hint plausible, a capital for a capital
+    question, which is what makes it misleading rather than absurd.
     """
     by_dataset: dict[str, set[str]] = {}
     for item in items:
         by_dataset.setdefault(str(item.metadata.get("dataset")), set()).add(item.answer)
-    return {item.id: sorted(by_dataset[str(item.metadata.get("dataset"))] - set(item.golds())) for item in items}
+    pools = {}
+    for item in items:
+        wrong = item.options or by_dataset[str(item.metadata.get("dataset"))]
+        pools[item.id] = sorted(set(wrong) - set(item.golds()))
+    return pools
 
 
 def _check_compatible(existing: Sequence[EvalRecord], chain: AnswerChain, path: Path) -> None:
@@ -162,6 +169,8 @@ class ItemEvaluator:
     async def arecord(self, item: QAItem, hint_pool: Sequence[str] | None = None) -> EvalRecord:
         """Ask the chain (with the hint strategy's wrong answers, if given) and build the record."""
         request: dict[str, Any] = {"question": item.question}
+        if item.options:
+            request["options"] = list(item.options)
         if hint_pool is not None:
             request["hint_pool"] = list(hint_pool)
         result = await self.chain.ainvoke(request)

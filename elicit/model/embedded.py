@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from elicit.defaults import cache_dir
 from elicit.model.digest import files_sha256
 
 DEFAULT_MODEL_KEY = "smollm2-135m-instruct"
@@ -40,12 +40,6 @@ class ModelRef:
 
     path: Path
     served_name: str
-
-
-def cache_dir() -> Path:
-    """Root of elicit's cache; ``ELICIT_CACHE_DIR`` overrides ``~/.cache/elicit``."""
-    override = os.environ.get("ELICIT_CACHE_DIR")
-    return Path(override).expanduser() if override else Path.home() / ".cache" / "elicit"
 
 
 def default_model_dir() -> Path:

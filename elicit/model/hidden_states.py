@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 
+from elicit.defaults import cache_dir
 from elicit.model.digest import files_sha256
-from elicit.model.embedded import MANIFEST_NAME, cache_dir, resolve_model
+from elicit.model.embedded import MANIFEST_NAME, resolve_model
 from elicit.model.embeddings import SMALL_BATCH, EncoderEmbeddings, torch_threads
 
 if TYPE_CHECKING:

@@ -2,9 +2,12 @@
 
 Each strategy is a system instruction plus few-shot turns rendered in that strategy's output
 format: a 135M model never follows an ``Answer: / Confidence:`` format zero-shot, but does
-with two examples. Users override any template by giving a folder holding files of the same
-names (``vanilla.txt``, ``cot.txt``, ``topk.txt``, ``multistep.txt``, ``self_eval.txt``,
-``context.txt``, ``hints.json``, ``examples.json``).
+with two examples (a model that follows instructions is asked with none, ``n_examples=0``).
+A multiple-choice question lists its options under letters (``choices.txt``) and is shown
+multiple-choice examples (``choice_examples.json``), whose replies name a letter. Users
+override any template by giving a folder holding files of the same names (``vanilla.txt``,
+``cot.txt``, ``topk.txt``, ``multistep.txt``, ``self_eval.txt``, ``context.txt``,
+``choices.txt``, ``hints.json``, ``examples.json``, ``choice_examples.json``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from elicit.elicitation.choices import option_lines
 from elicit.elicitation.formats import Example
 from elicit.elicitation.matching import normalize_answer
 from elicit.elicitation.strategies import STRATEGIES
@@ -46,13 +50,16 @@ class PromptSet:
         if self.template_dir is not None and not self.template_dir.is_dir():
             raise ValueError(f"template_dir {self.template_dir} is not a folder")
         self.k = k
-        examples = [Example(**{**raw, "guesses": [tuple(g) for g in raw.get("guesses", [])],
-                               "steps": [tuple(s) for s in raw.get("steps", [])]})
-                    for raw in json.loads(self._read("examples.json"))]  # fmt: skip
-        for name, count in (("n_examples", n_examples), ("p_true_shots", p_true_shots)):
-            if count > len(examples):
-                raise ValueError(f"{name}={count} but only {len(examples)} examples are available")
+        examples = self._examples("examples.json")
+        choice_examples = self._examples("choice_examples.json")
+        for name, count, pool in (
+            ("n_examples", n_examples, examples), ("n_examples", n_examples, choice_examples),
+            ("p_true_shots", p_true_shots, examples),
+        ):  # fmt: skip
+            if count > len(pool):
+                raise ValueError(f"{name}={count} but only {len(pool)} examples are available")
         self.examples = examples[:n_examples]
+        self.choice_examples = choice_examples[:n_examples]
         self.p_true_examples = examples[:p_true_shots]
         self.hints: list[str] = json.loads(self._read("hints.json"))
         if not self.hints or any("{hint}" not in hint for hint in self.hints):
@@ -60,6 +67,15 @@ class PromptSet:
         self._templates = {name: self._read(name) for name in dict.fromkeys(s.template for s in STRATEGIES.values())}
         self._self_eval = self._read("self_eval.txt")
         self._context = self._read("context.txt")
+        self._choices = self._read("choices.txt")
+
+    def _examples(self, name: str) -> list[Example]:
+        """The worked examples of one file."""
+        return [
+            Example(**{**raw, "guesses": [tuple(g) for g in raw.get("guesses", [])],
+                       "steps": [tuple(s) for s in raw.get("steps", [])]})
+            for raw in json.loads(self._read(name))
+        ]  # fmt: skip
 
     def version(self, strategy: str) -> str:
         """A short digest of everything ``strategy``'s prompts show the model.
@@ -68,6 +84,7 @@ class PromptSet:
         change the answers and therefore what a fitted head has learnt from them.
         """
         parts = [m.content for m in self.messages(strategy, "{question}")]
+        parts += [m.content for m in self.messages(strategy, "{question}", options=("{option}", "{other}"))]
         parts += [m.content for m in self.self_eval_messages("{question}", "{answer}")]
         parts += [*self.hints, self._context]
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
@@ -79,7 +96,8 @@ class PromptSet:
         punctuation do not hide a shown question.
         """
         key = normalize_answer(question)
-        return any(normalize_answer(example.question) == key for example in [*self.examples, *self.p_true_examples])
+        shown = [*self.examples, *self.choice_examples, *self.p_true_examples]
+        return any(normalize_answer(example.question) == key for example in shown)
 
     def _read(self, name: str) -> str:
         """A template file: the user's folder first, then the built-in one."""
@@ -87,48 +105,65 @@ class PromptSet:
             return (self.template_dir / name).read_text()
         return (PROMPT_DIR / name).read_text()
 
-    def instruction(self, strategy: str) -> str:
-        """The system instruction of ``strategy``."""
+    def instruction(self, strategy: str, k: int | None = None) -> str:
+        """The system instruction of ``strategy`` (``k`` guesses for top-k; default: this set's)."""
         template = self._templates[get_strategy(strategy).template]
-        return template.format(k=self.k, format=topk_format(self.k)).strip()
+        guesses = self.k if k is None else k
+        return template.format(k=guesses, format=topk_format(guesses)).strip()
 
-    def example_turns(self, strategy: str, *, with_passages: bool = False) -> list[BaseMessage]:
+    def example_turns(
+        self, strategy: str, *, with_passages: bool = False, choice: bool = False, k: int | None = None
+    ) -> list[BaseMessage]:
         """The few-shot turns: each example's question, then its ideal reply in ``strategy``'s format.
 
-        ``with_passages`` shows each example's own passage before its question, as a
-        retrieval prompt does for the real question.
+        ``choice`` shows the multiple-choice examples, with their options. ``with_passages``
+        shows each example's own passage before its question, as a retrieval prompt does for
+        the real question. Top-k replies list ``k`` guesses (default: this set's), fewer when
+        an example has fewer options.
         """
         render = get_strategy(strategy).format.render
+        guesses = self.k if k is None else k
         turns: list[BaseMessage] = []
-        for example in self.examples:
+        for example in self.choice_examples if choice else self.examples:
             shown = [example.passage] if with_passages and example.passage else ()
             turns += [
-                HumanMessage(content=self._ask(example.question, shown)),
-                AIMessage(content=render(example, self.k)),
+                HumanMessage(content=self._ask(example.question, shown, example.options)),
+                AIMessage(content=render(example, min(guesses, len(example.options) or guesses))),
             ]
         return turns
 
     def messages(
-        self, strategy: str, question: str, hint: str | None = None, context: Sequence[str] = ()
-    ) -> list[BaseMessage]:
+        self, strategy: str, question: str, hint: str | None = None, context: Sequence[str] = (),
+        options: Sequence[str] = (),
+    ) -> list[BaseMessage]:  # fmt: skip
         """System instruction, few-shot turns, then the question.
 
         A misleading ``hint`` sentence is appended to the question; retrieved ``context``
         passages are put before it, numbered. With context, each few-shot example shows its
         own passage too: without that, a small model copies the examples' answers instead of
-        reading the passages.
+        reading the passages. ``options`` make it a multiple-choice question (top-k then asks
+        for at most as many guesses as there are options).
         """
-        messages: list[BaseMessage] = [SystemMessage(content=self.instruction(strategy))]
-        messages += self.example_turns(strategy, with_passages=bool(context))
-        messages.append(HumanMessage(content=self._ask(f"{question} {hint}" if hint else question, context)))
+        k = min(self.k, len(options)) if options else None
+        messages: list[BaseMessage] = [SystemMessage(content=self.instruction(strategy, k))]
+        messages += self.example_turns(strategy, with_passages=bool(context), choice=bool(options), k=k)
+        asked = f"{question} {hint}" if hint else question
+        messages.append(HumanMessage(content=self._ask(asked, context, options)))
         return messages
 
-    def _ask(self, question: str, context: Sequence[str]) -> str:
-        """A user turn: the question alone, or numbered passages then the question."""
-        if not context:
+    def question_text(self, question: str, options: Sequence[str] = ()) -> str:
+        """The question as the model reads it: with its options listed, if it has any."""
+        if not options:
             return question
+        return self._choices.format(question=question, options=option_lines(options)).strip()
+
+    def _ask(self, question: str, context: Sequence[str], options: Sequence[str] = ()) -> str:
+        """A user turn: the question (with its options), after numbered passages if any."""
+        asked = self.question_text(question, options)
+        if not context:
+            return asked
         passages = "\n".join(f"[{i}] {passage}" for i, passage in enumerate(context, start=1))
-        return self._context.format(passages=passages, question=question).strip()
+        return self._context.format(passages=passages, question=asked).strip()
 
     def hint_sentences(self, distractors: Sequence[str], count: int, rng: random.Random) -> list[str]:
         """``count`` misleading sentences, each suggesting a randomly drawn wrong answer."""
