@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from elicit.evaluation.batch import load_records
 from elicit.model.hidden_states import HiddenStateEmbeddings
+from elicit.routing.builtin import BuiltInPolicy
 from elicit.routing.curves import paired_difference
 from elicit.routing.mix import DEFAULT_MIX, mixed_items
 from elicit.routing.policies import PolicySet
@@ -54,7 +55,7 @@ def main() -> None:
     without = np.array([float(bool(record.correct)) for record in fresh])
     with_ = np.array([float(bool(augmented[record.id].correct)) for record in fresh])
     shift, (low, high) = paired_difference(
-        result.designated, scores, "random", None, without, with_, DESIGNATION_BUDGET, seed=result.seed
+        result.designated, scores, BuiltInPolicy.RANDOM, None, without, with_, DESIGNATION_BUDGET, seed=result.seed
     )
     print(
         f"{len(fresh)} of {len(plain)} test questions were not test questions of the seed-{args.earlier_seed} run; "

@@ -19,11 +19,12 @@ from elicit.model.embedded import cache_dir
 from elicit.model.embeddings import MiniLMEmbeddings
 from elicit.model.hidden_states import HiddenStateEmbeddings
 from elicit.model.loop import run_sync
+from elicit.routing.builtin import BUILT_IN, THRESHOLD_FREE, BuiltInPolicy
 from elicit.routing.figures import plot_curves
 from elicit.routing.mix import DEFAULT_MIX, jsonl_items, mixed_items, parse_mix
-from elicit.routing.policies import BUILT_IN, PolicySet
+from elicit.routing.policies import PolicySet
 from elicit.routing.retrieval import BM25PassageRetriever
-from elicit.routing.router import THRESHOLD_FREE, RetrievalRouter
+from elicit.routing.router import RetrievalRouter
 from elicit.routing.run import DESIGNATION_BUDGET, RouteEvalResult, arun_route_eval
 
 
@@ -196,7 +197,7 @@ def route(
         if policy is None:
             where = f"{policies} names no designated policy" if policies is not None else "no --policies file given"
             raise ValueError(f"name a --policy ({', '.join(BUILT_IN)} or one of the file's): {where}")
-        if threshold is None and policy not in THRESHOLD_FREE:  # before a server is started for nothing
+        if threshold is None and BuiltInPolicy.named(policy) not in THRESHOLD_FREE:  # before starting a server
             raise ValueError(f"policy {policy!r} needs a --threshold (only a file's designated policy has one)")
         retriever = BM25PassageRetriever.from_passages(build_corpus(), k=k)
         with server_for(model, base_url) as handle:

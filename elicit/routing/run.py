@@ -30,6 +30,7 @@ from elicit.datasets.items import dataset_name
 from elicit.evaluation.batch import RecordsFileError, aevaluate
 from elicit.model.embeddings import TextEncoder, cached_encode
 from elicit.model.hidden_states import POOLINGS, HiddenStateEmbeddings
+from elicit.routing.builtin import BuiltInPolicy
 from elicit.routing.curves import (
     BUDGETS,
     RATES,
@@ -184,22 +185,23 @@ def compare_policies(
     n_resamples: int = 1000,
 ) -> tuple[dict[str, list[float]], dict[str, list[PolicyRow]]]:
     """Curves at ``RATES`` and, at each of ``BUDGETS``, every policy's accuracy with its interval,
-    its paired difference from random and the generation calls it spends."""
+    its paired difference from random (the exact expectation of random routing, on every
+    resample) and the generation calls it spends."""
     curves = routing_curves(without, with_, scores)
     n = without.size
     tables: dict[str, list[PolicyRow]] = {}
     for budget in BUDGETS:
         count = retrieval_count(budget, n)
         rows = []
-        for name in ("random", *scores, "oracle"):
+        for name in (BuiltInPolicy.RANDOM, *scores, BuiltInPolicy.ORACLE):
             policy_scores = scores.get(name)
             low_high = accuracy_interval(
                 name, policy_scores, without, with_, budget, n_resamples=n_resamples, seed=seed
             )
             shift, shift_interval = (
                 (None, None)
-                if name == "random"
-                else paired_difference(name, policy_scores, "random", None, without, with_, budget,
+                if name == BuiltInPolicy.RANDOM
+                else paired_difference(name, policy_scores, BuiltInPolicy.RANDOM, None, without, with_, budget,
                                        n_resamples=n_resamples, seed=seed)
             )  # fmt: skip
             rows.append(
@@ -316,7 +318,7 @@ async def arun_route_eval(
 
     scores = {name: s.score(x_eval) for name, s in policy_set.scorers.items()}
     scores[MINILM_THRUST] = minilm_thrust.score(sentences(questions["eval"]))
-    scores["confidence"] = np.array([confidence_rank(record.confidence) for record in plain])
+    scores[BuiltInPolicy.CONFIDENCE] = np.array([confidence_rank(record.confidence) for record in plain])
     curves, tables = compare_policies(without, with_, scores, seed=seed)
     intervals = {
         name: bootstrap_intervals(_as_unit(values), without, metrics=("auroc",), seed=seed)["auroc"]
