@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from elicit.calibration.probe import LogisticProbe
 from elicit.model.embeddings import TextEncoder
@@ -102,13 +102,37 @@ class EncodedPolicy:
         return self.scorer.score(np.asarray(self.encoder.encode(list(questions)), dtype=np.float64))
 
 
+class PolicyDetails(BaseModel):
+    """How a policy file's scorers were made and which one to route with, as a router reads them.
+
+    ``layer`` and ``pooling`` rebuild the representation (the hidden-state encoder);
+    ``dev_auroc`` is the probe's on the dev questions that chose them. ``designated`` is the
+    policy ``route-eval`` chose on dev, and ``threshold`` the score below which it retrieves
+    for ``budget`` of the dev questions: a router's defaults. Every field is optional, since a
+    file written by hand or by a partial fit may hold only some; only the fields given are
+    written back.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    layer: int | None = None
+    pooling: str | None = None
+    dev_auroc: float | None = None
+    seed: int | None = None
+    designated: str | None = None
+    budget: float | None = None
+    threshold: float | None = None
+
+
 class PolicySet:
     """The fitted pre-generation scorers of one training run, and the representation they expect."""
 
-    def __init__(self, representation: str, scorers: Mapping[str, Scorer], details: Mapping[str, Any] | None = None):
+    def __init__(
+        self, representation: str, scorers: Mapping[str, Scorer], details: PolicyDetails | None = None
+    ) -> None:
         self.representation = representation
         self.scorers = dict(scorers)
-        self.details = dict(details or {})
+        self.details = details if details is not None else PolicyDetails()
 
     def policy(self, name: str, encoder: TextEncoder) -> EncodedPolicy:
         """The named policy on ``encoder``'s vectors; the encoder must be the representation fitted on."""
@@ -128,7 +152,7 @@ class PolicySet:
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
             "representation": self.representation,
-            "details": self.details,
+            "details": self.details.model_dump(exclude_unset=True),
             "scorers": {name: {"kind": s.kind, **s.state()} for name, s in self.scorers.items()},
         }
         Path(path).write_text(json.dumps(payload), encoding="utf-8")
@@ -141,13 +165,17 @@ class PolicySet:
                 f"{path}: expected format {FORMAT_NAME!r} version {FORMAT_VERSION}, got "
                 f"{payload.get('format')!r} version {payload.get('version')!r}"
             )
+        try:
+            details = PolicyDetails.model_validate(payload.get("details") or {})
+        except ValidationError as exc:
+            raise _invalid(path, "details", exc) from exc
         scorers = {}
         for name, state in payload["scorers"].items():
             try:
                 scorers[name] = scorer_from_state(state["kind"], state)
             except ValidationError as exc:
                 raise _invalid(path, f"scorers.{name}", exc) from exc
-        return cls(payload["representation"], scorers, payload.get("details"))
+        return cls(payload["representation"], scorers, details)
 
 
 def _invalid(path: str | Path, where: str, exc: ValidationError) -> ThrustModelError:

@@ -10,11 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.language_models import FakeListChatModel
 from matplotlib.colors import to_rgba
+from typer.testing import CliRunner
 
 from elicit.calibration.metrics import auroc
 from elicit.chains import ConfidenceChain
+from elicit.cli import app
 from elicit.model.loop import run_sync
 from elicit.routing.builtin import BUILT_IN, THRESHOLD_FREE, BuiltInPolicy, RandomPolicy
+from elicit.routing.comparison import compare_policies, designate
 from elicit.routing.curves import (
     RATES,
     accuracy_interval,
@@ -31,7 +34,7 @@ from elicit.routing.figures import curves_figure, plot_curves
 from elicit.routing.mix import _shares, mixed_items, parse_mix
 from elicit.routing.retrieval import BM25PassageRetriever
 from elicit.routing.router import RetrievalRouter, RoutedAnswer
-from elicit.routing.run import RouteEvalResult, compare_policies, designate
+from elicit.routing.run import RouteEvalResult
 
 PASSAGES = [
     ("city:1", "Pawni", "Pawni is a city in India with a population of 23,450."),
@@ -118,6 +121,17 @@ def test_built_in_names_are_the_command_line_strings_and_the_oracle_cannot_route
     assert RandomPolicy.name == "random" and f"{BuiltInPolicy.ORACLE}" == "oracle"
     with pytest.raises(ValueError, match="unknown policy 'oracle'"):
         RetrievalRouter(fake_chain("x"), retriever(), "oracle")
+
+
+def test_route_eval_reports_on_test_only_and_route_needs_the_representation(tmp_path):
+    refused = CliRunner().invoke(app, ["route-eval", "--split", "test"])
+    assert refused.exit_code == 2 and "No such option" in refused.output
+    path = tmp_path / "policies.json"
+    path.write_text(
+        '{"format": "elicit.routing-policies", "version": 2, "representation": "x", "details": {}, "scorers": {}}'
+    )
+    unknown = CliRunner().invoke(app, ["route", "Q?", "--policies", str(path), "--policy", "never"])
+    assert unknown.exit_code == 2 and "details.layer and details.pooling must say how to encode" in unknown.output
 
 
 def test_confidence_routing_answers_first_and_retrieves_when_unsure():
