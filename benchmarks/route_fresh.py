@@ -22,10 +22,12 @@ from pydantic import ValidationError
 
 from elicit.evaluation.batch import load_records
 from elicit.model.hidden_states import HiddenStateEmbeddings
+from elicit.routing.builtin import BuiltInPolicy
+from elicit.routing.comparison import DESIGNATION_BUDGET
 from elicit.routing.curves import paired_difference
 from elicit.routing.mix import DEFAULT_MIX, mixed_items
 from elicit.routing.policies import PolicySet
-from elicit.routing.run import DESIGNATION_BUDGET, RouteEvalResult
+from elicit.routing.run import RouteEvalResult
 
 
 def main() -> None:
@@ -49,12 +51,14 @@ def main() -> None:
     # In id order: the file holds records in the order they finished, which varies between runs.
     fresh = sorted((record for record in plain if record.question not in earlier), key=lambda record: record.id)
     details = policy_set.details
-    encoder = HiddenStateEmbeddings(layer=details["layer"], pooling=details["pooling"])
+    if details.layer is None or details.pooling is None:
+        raise SystemExit(f"{args.run / 'policies.json'} names no layer and pooling")
+    encoder = HiddenStateEmbeddings(layer=details.layer, pooling=details.pooling)
     scores = policy_set.policy(result.designated, encoder).scores([record.question for record in fresh])
     without = np.array([float(bool(record.correct)) for record in fresh])
     with_ = np.array([float(bool(augmented[record.id].correct)) for record in fresh])
     shift, (low, high) = paired_difference(
-        result.designated, scores, "random", None, without, with_, DESIGNATION_BUDGET, seed=result.seed
+        result.designated, scores, BuiltInPolicy.RANDOM, None, without, with_, DESIGNATION_BUDGET, seed=result.seed
     )
     print(
         f"{len(fresh)} of {len(plain)} test questions were not test questions of the seed-{args.earlier_seed} run; "

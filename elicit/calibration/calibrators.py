@@ -25,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from elicit.calibration.features import LOGIT_CLIP, check_features, feature_matrix, features, signal_matrix
+from elicit.calibration.labels import binary_labels, require_per_class
 from elicit.signals.registry import specs
 from elicit.types import Signals
 
@@ -43,12 +44,14 @@ def check_labels(n_rows: int, labels: Sequence[bool]) -> NDArray[np.bool_]:
         raise ValueError(f"signals and labels differ in length ({n_rows} != {len(labels)})")
     if not n_rows:
         raise ValueError("signals and labels are empty; fitting needs labelled examples")
-    for index, label in enumerate(labels):
-        if label not in (0, 1):
-            raise ValueError(f"labels[{index}] = {label!r} is not a bool or 0/1")
-    array = np.array([bool(label) for label in labels])
-    if array.all() or not array.any():
-        raise ValueError(f"labels must contain both classes (correct and wrong); all {len(array)} are {bool(array[0])}")
+    array = binary_labels(labels)
+    require_per_class(
+        array,
+        1,
+        lambda counts: (
+            f"labels must contain both classes (correct and wrong); all {counts.total} are {counts.positive > 0}"
+        ),
+    )
     return array
 
 

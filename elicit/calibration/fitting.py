@@ -30,6 +30,7 @@ from elicit.calibration.calibrators import BestSingle, Calibrator, fit_baselines
 from elicit.calibration.features import signal_matrix
 from elicit.calibration.head import FUSED, FusionHead
 from elicit.calibration.head_file import provenance_for
+from elicit.calibration.labels import require_per_class
 from elicit.calibration.stats import cross_fit_folds
 from elicit.datasets.items import dataset_name
 from elicit.signals.registry import names
@@ -92,13 +93,14 @@ def raw_scores(records: Sequence[EvalRecord]) -> tuple[dict[str, NDArray[np.floa
 
 
 def _check_labels(records: Sequence[EvalRecord], k: int) -> None:
-    right = sum(r.correct for r in records)
-    wrong = len(records) - right
-    if min(right, wrong) < k:
-        raise ValueError(
-            f"{len(records)} records with {right} correct and {wrong} wrong answers: {k}-fold cross-fitting "
-            f"needs at least {k} of each; evaluate more questions or use fewer folds"
-        )
+    require_per_class(
+        np.array([r.correct for r in records], dtype=bool),
+        k,
+        lambda counts: (
+            f"{counts.total} records with {counts.positive} correct and {counts.negative} wrong answers: "
+            f"{k}-fold cross-fitting needs at least {k} of each; evaluate more questions or use fewer folds"
+        ),
+    )
 
 
 def cross_fit(

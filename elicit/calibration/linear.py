@@ -16,11 +16,10 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
-from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-from sklearn.model_selection import StratifiedKFold
-from threadpoolctl import threadpool_limits
 
 from elicit.calibration.features import feature_matrix
+from elicit.calibration.labels import MIN_PER_CLASS, stratified_folds
+from elicit.calibration.probe import LogisticProbe
 from elicit.types import Signals
 
 C_GRID: tuple[float, ...] = tuple(np.logspace(-3, 2, 11).tolist())
@@ -35,10 +34,14 @@ MISSING_RULE = (
 
 def inner_folds(y: NDArray[np.bool_]) -> int:
     """Inner folds: ``INNER_FOLDS``, fewer when a class is too rare to appear in each."""
-    smallest = int(min(y.sum(), (~y).sum()))
-    if smallest < 2:
-        raise ValueError(f"fitting needs at least 2 correct and 2 wrong answers; got {smallest} of one class")
-    return min(INNER_FOLDS, smallest)
+    return stratified_folds(
+        y,
+        INNER_FOLDS,
+        lambda counts: (
+            f"fitting needs at least {MIN_PER_CLASS} correct and {MIN_PER_CLASS} wrong answers; "
+            f"got {counts.rarer} of one class"
+        ),
+    )
 
 
 class LinearModel(BaseModel):
@@ -61,13 +64,20 @@ class LinearModel(BaseModel):
     c: float
     nonnegative: bool = False
 
+    @property
+    def probe(self) -> LogisticProbe:
+        """The logistic regression on the design matrix, as the fitting recipe holds it."""
+        return LogisticProbe(
+            mean=self.scaler_mean, scale=self.scaler_scale, coef=self.coef, intercept=self.intercept, C=self.c
+        )
+
     def design(self, signals: Sequence[Signals]) -> NDArray[np.float64]:
         """Standardized design matrix: imputed features, then indicator columns."""
-        return _standardize(_design(signals, self.features, self.means, self.indicators), self)
+        return self.probe.standardize(_design(signals, self.features, self.means, self.indicators))
 
     def decision(self, signals: Sequence[Signals]) -> NDArray[np.float64]:
         """The log-odds before the output map."""
-        return self.design(signals) @ np.asarray(self.coef) + self.intercept
+        return self.probe.decision(_design(signals, self.features, self.means, self.indicators))
 
     @classmethod
     def fit(
@@ -113,25 +123,14 @@ class LinearModel(BaseModel):
                 patterns.setdefault(column.tobytes(), []).append(name)
         indicators = list(patterns.values())
         design = _design(signals, features, means.tolist(), indicators)
-        scale = design.std(axis=0)
-        scale = np.where(scale > 0, scale, 1.0)
-        center = design.mean(axis=0)
-        if c is None:
-            folds = StratifiedKFold(n_splits=inner_folds(y), shuffle=True, random_state=seed)
-            model: LogisticRegression = LogisticRegressionCV(
-                Cs=list(C_GRID), l1_ratios=(0.0,), cv=folds, scoring="neg_log_loss", max_iter=2000,
-                use_legacy_attributes=False,
-            )  # fmt: skip
-        else:
-            model = LogisticRegression(C=c, max_iter=2000)
-        # One BLAS thread: these matrices are tiny, and threads only contend with a model server.
-        with threadpool_limits(1):
-            model.fit((design - center) / scale, y)
-        chosen = c if c is not None else float(np.ravel(model.C_)[0])
+        probe = (
+            LogisticProbe.fit(design, y, folds=inner_folds(y), seed=seed, cs=C_GRID)
+            if c is None
+            else LogisticProbe.fit_at(design, y, c)
+        )
         return cls(
-            features=list(features), means=means.tolist(), indicators=indicators, scaler_mean=center.tolist(),
-            scaler_scale=scale.tolist(), coef=model.coef_[0].tolist(), intercept=float(model.intercept_[0]),
-            c=chosen,
+            features=list(features), means=means.tolist(), indicators=indicators, scaler_mean=probe.mean,
+            scaler_scale=probe.scale, coef=probe.coef, intercept=probe.intercept, c=probe.C,
         )  # fmt: skip
 
 
@@ -144,7 +143,3 @@ def _design(
     positions = {name: i for i, name in enumerate(features)}
     marks = [missing[:, [positions[name] for name in group]].any(axis=1) for group in indicators]
     return np.column_stack([imputed, *marks]).astype(float) if marks else imputed
-
-
-def _standardize(design: NDArray[np.float64], model: LinearModel) -> NDArray[np.float64]:
-    return (design - np.asarray(model.scaler_mean)) / np.asarray(model.scaler_scale)

@@ -16,6 +16,9 @@ Design choices, and why:
   ``accuracy`` has no bootstrap interval here: it would always be zero-width.
 * Optional extra ``strata`` (e.g. dataset names) are resampled within each
   (stratum, label) cell, so a pooled figure keeps the dataset mix it was measured on.
+* Where the accuracy itself is the uncertain figure (a routing policy's accuracy at a
+  retrieval rate), questions are resampled plainly instead. Both draws come from one
+  function, :func:`resample_indices`, with or without strata.
 * One matrix of resample indices is drawn per call and reused for every metric (and for
   both methods of a paired comparison), and it depends only on the labels, strata,
   ``n_resamples`` and ``seed``. Calls for different methods on the same questions with the
@@ -100,17 +103,21 @@ class PairedDifference(BaseModel):
 # --------------------------------------------------------------------------- validation
 
 
-def _check_resampling(n_resamples: int, level: float, seed: int) -> None:
+def _check_draw(n_resamples: int, seed: int) -> None:
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, int | np.integer) or n_resamples < 1:
         raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+
+
+def _check_resampling(n_resamples: int, level: float, seed: int) -> None:
+    _check_draw(n_resamples, seed)
     try:
         valid_level = not isinstance(level, bool) and 0.0 < float(level) < 1.0
     except (TypeError, ValueError):
         valid_level = False
     if not valid_level:
         raise ValueError(f"level must be a number strictly between 0 and 1, got {level!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
 
 
 def _check_metric_names(names: Sequence[str], argument: str) -> tuple[str, ...]:
@@ -156,25 +163,37 @@ def _codes(values: Sequence[Hashable]) -> NDArray[np.int64]:
 # --------------------------------------------------------------------------- resampling
 
 
-def _resample_indices(
-    correct: BoolArray,
-    strata: NDArray[np.int64] | None,
-    n_resamples: int,
-    rng: np.random.Generator,
-) -> IndexArray:
-    """Row indices of every resample, shape (n_resamples, n).
+def resample_indices(n: int, *, n_resamples: int, seed: int, strata: NDArray[np.integer] | None = None) -> IndexArray:
+    """Row indices of ``n_resamples`` bootstrap resamples of ``n`` rows, shape (n_resamples, n).
 
-    Rows are drawn with replacement within each (stratum, label) cell, and each cell
-    keeps its size, so every resample has exactly the label counts (per stratum) of the
-    data. Columns are grouped by cell; all metrics here ignore row order.
+    Without ``strata``, a plain bootstrap: each resample draws ``n`` rows with replacement
+    from all of them, exactly ``np.random.default_rng(seed).integers(0, n, size=(n_resamples,
+    n))``. With ``strata`` (one integer code per row), rows are drawn within each stratum and
+    each stratum keeps its size, so every resample holds the data's count of each; columns
+    are then grouped by stratum, in ascending code order. The draw depends only on ``n``,
+    ``strata``, ``n_resamples`` and ``seed``, so figures computed on the same rows with the
+    same seed share their resamples (which is what makes a paired comparison paired).
     """
-    stratum = np.zeros(correct.size, dtype=np.int64) if strata is None else strata
-    cell = stratum * 2 + correct.astype(np.int64)
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"n must be a positive integer (the number of rows), got {n!r}")
+    _check_draw(n_resamples, seed)
+    codes = np.zeros(n, dtype=np.int64) if strata is None else np.asarray(strata)
+    if codes.shape != (n,):
+        raise ValueError(f"strata has shape {codes.shape}, expected ({n},): one code per row")
+    rng = np.random.default_rng(seed)
     blocks = []
-    for code in np.unique(cell):
-        members = np.flatnonzero(cell == code)
+    for code in np.unique(codes):
+        members = np.flatnonzero(codes == code)
         blocks.append(members[rng.integers(0, members.size, size=(n_resamples, members.size))])
     return np.concatenate(blocks, axis=1)
+
+
+def _cells(correct: BoolArray, strata: NDArray[np.int64] | None) -> NDArray[np.int64]:
+    """One code per (stratum, label) cell, the strata the metric bootstrap resamples within:
+    every resample keeps the data's label counts (per stratum), and all metrics here ignore
+    the order of the rows."""
+    stratum = np.zeros(correct.size, dtype=np.int64) if strata is None else strata
+    return stratum * 2 + correct.astype(np.int64)
 
 
 def _sorted_rows(conf: FloatArray, corr: BoolArray, index: IndexArray) -> tuple[FloatArray, BoolArray]:
@@ -311,7 +330,7 @@ def bootstrap_intervals(
     wanted = [name for name in names if estimates[name] is not None]
     if not wanted:
         return intervals
-    index = _resample_indices(corr, codes, n_resamples, np.random.default_rng(seed))
+    index = resample_indices(corr.size, n_resamples=n_resamples, seed=seed, strata=_cells(corr, codes))
     conf_rows, corr_rows = _sorted_rows(conf, corr, index)
     for name in wanted:
         intervals[name] = percentile_interval(_metric_rows(name, conf_rows, corr_rows, n_bins), level)
@@ -347,7 +366,7 @@ def paired_bootstrap_difference(
     value_a, value_b = reference(first, corr, n_bins), reference(second, corr, n_bins)
     if value_a is None or value_b is None:
         return None
-    index = _resample_indices(corr, codes, n_resamples, np.random.default_rng(seed))
+    index = resample_indices(corr.size, n_resamples=n_resamples, seed=seed, strata=_cells(corr, codes))
     # Each method sorts the shared resamples its own way; the rows themselves are the same.
     differences = _metric_rows(name, *_sorted_rows(first, corr, index), n_bins) - _metric_rows(
         name, *_sorted_rows(second, corr, index), n_bins

@@ -9,23 +9,38 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from elicit import defaults
 from elicit.calibration.stats import format_interval
 from elicit.chains import ConfidenceChain
-from elicit.cli.common import BaseUrlOption, ModelOption, console, fail, pct, server_for
+from elicit.cli.common import (
+    BaseUrlOption,
+    ConcurrencyOption,
+    MaxTokensOption,
+    ModelOption,
+    SamplesOption,
+    SeedOption,
+    TemperatureOption,
+    console,
+    fail,
+    pct,
+    server_for,
+)
 from elicit.cli.group import app
 from elicit.datasets import BUILTIN_DATASETS, build_corpus, load_jsonl
+from elicit.defaults import cache_dir
 from elicit.elicitation.prompts import STRATEGIES
 from elicit.model.client import chat_model
-from elicit.model.embedded import cache_dir
 from elicit.model.embeddings import MiniLMEmbeddings
 from elicit.model.hidden_states import HiddenStateEmbeddings
 from elicit.model.loop import run_sync
+from elicit.routing.builtin import BUILT_IN, THRESHOLD_FREE, BuiltInPolicy
+from elicit.routing.comparison import DESIGNATION_BUDGET
 from elicit.routing.figures import plot_curves
 from elicit.routing.mix import DEFAULT_MIX, jsonl_items, mixed_items, parse_mix
-from elicit.routing.policies import BUILT_IN, PolicySet
+from elicit.routing.policies import PolicySet
 from elicit.routing.retrieval import BM25PassageRetriever
-from elicit.routing.router import THRESHOLD_FREE, RetrievalRouter
-from elicit.routing.run import DESIGNATION_BUDGET, RouteEvalResult, arun_route_eval
+from elicit.routing.router import RetrievalRouter
+from elicit.routing.run import RouteEvalConfig, RouteEvalResult, arun_route_eval
 
 
 def _budget_table(result: RouteEvalResult, budget: str) -> Table:
@@ -96,20 +111,19 @@ def route_eval(
         ),
     ] = None,  # fmt: skip
     data: Annotated[Path | None, typer.Option(help="A JSONL file of {question, answer(s)} instead.")] = None,
-    split: Annotated[str, typer.Option(help="Held-out split the policies are reported on.")] = "test",
     train_size: Annotated[int, typer.Option(help="Train questions the policies are fitted on.")] = 400,
     dev_size: Annotated[
         int, typer.Option(help="Dev questions the layer and the designated policy are chosen on.")
     ] = 200,
-    eval_size: Annotated[int, typer.Option(help="Held-out questions the policies are compared on.")] = 600,
+    eval_size: Annotated[int, typer.Option(help="Held-out questions (test split) the policies are compared on.")] = 600,
     strategy: Annotated[str, typer.Option(help=f"One of {', '.join(STRATEGIES)}.")] = "vanilla",
-    samples: Annotated[int, typer.Option(help="Samples per question.")] = 1,
-    temperature: float = 0.7,
-    max_tokens: int = 16,
-    p_true: Annotated[bool, typer.Option(help="Ask the self-evaluation P(True) request too.")] = False,
+    samples: SamplesOption = defaults.N_SAMPLES,
+    temperature: TemperatureOption = defaults.TEMPERATURE,
+    max_tokens: MaxTokensOption = None,
+    p_true: Annotated[bool, typer.Option(help="Ask the self-evaluation P(True) request too.")] = True,
     k: Annotated[int, typer.Option(help="Passages given to a retrieved question.")] = 2,
-    concurrency: Annotated[int, typer.Option(help="Questions in flight at once.")] = 16,
-    seed: int = 0,
+    concurrency: ConcurrencyOption = defaults.CONCURRENCY,
+    seed: SeedOption = defaults.SEED,
     out: Annotated[Path, typer.Option(help="Folder for records (resumed), results and figure.")] = Path(
         "runs/route-eval"
     ),
@@ -120,23 +134,19 @@ def route_eval(
     the retrieval-gain probe, the learned router, confidence, oracle) at equal retrieval budgets, with
     bootstrap intervals."""
     try:
-        if split not in ("dev", "test"):
-            raise ValueError(f"split must be dev or test (train fits the policies), got {split!r}")
-        if split == "dev":
-            raise ValueError("split dev chooses the layer and the designated policy: report on test")
         if data is not None:
             questions = str(data)
             items = load_jsonl(data)
             train_items, dev_items, eval_items = (
                 jsonl_items(items, name, size, seed)
-                for name, size in (("train", train_size), ("dev", dev_size), (split, eval_size))
+                for name, size in (("train", train_size), ("dev", dev_size), ("test", eval_size))
             )
         else:
             weights = parse_mix(dataset) if dataset else DEFAULT_MIX
             questions = " ".join(f"{name}={weight:g}" for name, weight in weights.items())
             train_items, dev_items, eval_items = (
                 mixed_items(weights, name, size, seed)
-                for name, size in (("train", train_size), ("dev", dev_size), (split, eval_size))
+                for name, size in (("train", train_size), ("dev", dev_size), ("test", eval_size))
             )
         console.print("[dim]indexing the passage corpus (BM25)...[/dim]")
         retriever = BM25PassageRetriever.from_passages(build_corpus(), k=k)
@@ -146,15 +156,14 @@ def route_eval(
                 chat_model(handle), strategy=strategy, n_samples=samples, temperature=temperature,
                 max_tokens=max_tokens, max_concurrency=concurrency, p_true=p_true,
             )  # fmt: skip
-            settings = {"model": handle.model_name, "temperature": temperature, "max_tokens": max_tokens,
+            settings = {"model": handle.model_name, "temperature": temperature, "max_tokens": chain.max_tokens,
                         "p_true": p_true, "questions": questions}  # fmt: skip
-            result = run_sync(
-                arun_route_eval(
-                    chain, retriever, hidden_states, MiniLMEmbeddings(), train_items, dev_items, eval_items, out,
-                    settings=settings, k=k, concurrency=concurrency, embedding_cache=cache_dir() / "embeddings",
-                    seed=seed, announce=console.print,
-                )
+            config = RouteEvalConfig(
+                chain, retriever, hidden_states, MiniLMEmbeddings(), train_items, dev_items, eval_items, out,
+                settings=settings, k=k, concurrency=concurrency, embedding_cache=cache_dir() / "embeddings",
+                seed=seed, announce=console.print,
             )  # fmt: skip
+            result = run_sync(arun_route_eval(config))
         plot_curves(result, out / "route-eval.png")
     except (ValueError, RuntimeError) as exc:  # RuntimeError: questions that failed; a rerun retries them
         raise fail(exc) from exc
@@ -189,15 +198,17 @@ def route(
         if policies is not None:
             policy_set = PolicySet.load(policies)
             details = policy_set.details
-            encoder = HiddenStateEmbeddings(model, layer=details["layer"], pooling=details["pooling"])
+            if details.layer is None or details.pooling is None:
+                raise ValueError(f"{policies}: details.layer and details.pooling must say how to encode questions")
+            encoder = HiddenStateEmbeddings(model, layer=details.layer, pooling=details.pooling)
             fitted = policy_set.policies(encoder)
-            policy = policy or details.get("designated")
-            if policy is not None and policy == details.get("designated") and threshold is None:
-                threshold = details.get("threshold")
+            policy = policy or details.designated
+            if policy is not None and policy == details.designated and threshold is None:
+                threshold = details.threshold
         if policy is None:
             where = f"{policies} names no designated policy" if policies is not None else "no --policies file given"
             raise ValueError(f"name a --policy ({', '.join(BUILT_IN)} or one of the file's): {where}")
-        if threshold is None and policy not in THRESHOLD_FREE:  # before a server is started for nothing
+        if threshold is None and BuiltInPolicy.named(policy) not in THRESHOLD_FREE:  # before starting a server
             raise ValueError(f"policy {policy!r} needs a --threshold (only a file's designated policy has one)")
         retriever = BM25PassageRetriever.from_passages(build_corpus(), k=k)
         with server_for(model, base_url) as handle:

@@ -5,19 +5,25 @@ outcomes are stored. A policy that retrieves for a subset S of the n questions s
 ``(correct-with-retrieval over S + correct-without over the rest) / n``, so every policy at
 every retrieval rate follows from the stored outcomes without asking the model again, and
 all policies are compared retrieving for exactly the same number of questions. Intervals
-resample questions (percentile bootstrap); a comparison of two policies resamples them in
-pairs, so the hardness the two share cancels.
+resample questions (plain percentile bootstrap: the accuracy itself is uncertain); a
+comparison of two policies resamples them in pairs, so the hardness the two share cancels.
+
+Two rows are references rather than routers: ``random`` is the exact expectation of a
+router's seeded coin (:class:`elicit.routing.builtin.RandomPolicy`) over seeds, and
+``oracle`` the best any policy could do knowing both answers.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from elicit.calibration.stats import percentile_interval
+from elicit.calibration.labels import binary_labels
+from elicit.calibration.stats import percentile_interval, resample_indices
+from elicit.routing.builtin import BuiltInPolicy
 
 RATES: tuple[float, ...] = tuple(i / 10 for i in range(11))
 """Retrieval rates at which every curve is evaluated."""
@@ -34,8 +40,7 @@ def _outcomes(no_retrieval: ArrayLike, retrieval: ArrayLike) -> tuple[NDArray[np
     if with_.shape != without.shape:
         raise ValueError(f"retrieval has shape {with_.shape} but no_retrieval has {without.shape}")
     for name, values in (("no_retrieval", without), ("retrieval", with_)):
-        if not np.isin(values, (0.0, 1.0)).all():
-            raise ValueError(f"{name} must hold booleans (correct or not)")
+        binary_labels(values, name)
     return without, with_
 
 
@@ -52,11 +57,14 @@ def _check_count(count: int, n: int) -> None:
         raise ValueError(f"count must be between 0 and {n} (the number of questions), got {count}")
 
 
-def random_accuracy(no_retrieval: ArrayLike, retrieval: ArrayLike, count: int) -> float:
+def expected_random_accuracy(no_retrieval: ArrayLike, retrieval: ArrayLike, count: int) -> float:
     """Expected accuracy when ``count`` questions chosen uniformly at random are retrieved for.
 
-    Each question is retrieved for with probability count / n, so the expectation is exact
-    (no seeds): the never-retrieve accuracy plus that fraction of retrieval's total gain.
+    This is the ``random`` router evaluated exactly: over its seeds, the seeded coin of
+    :class:`~elicit.routing.builtin.RandomPolicy` retrieves for every set of ``count``
+    questions alike, so each question is retrieved for with probability count / n, and the
+    expectation is the never-retrieve accuracy plus that fraction of retrieval's total gain.
+    No seed's luck enters the curve.
     """
     without, with_ = _outcomes(no_retrieval, retrieval)
     _check_count(count, without.size)
@@ -100,13 +108,15 @@ def routing_curves(
     signals: Mapping[str, ArrayLike],
     rates: Sequence[float] = RATES,
 ) -> dict[str, list[float]]:
-    """Accuracy at each rate for random routing, each signal's routing and the oracle."""
+    """Accuracy at each rate for random routing (its expectation), each signal's routing and the oracle."""
     without, with_ = _outcomes(no_retrieval, retrieval)
     counts = [retrieval_count(rate, without.size) for rate in rates]
-    curves = {"random": [random_accuracy(without, with_, m) for m in counts]}
+    curves: dict[str, list[float]] = {
+        BuiltInPolicy.RANDOM: [expected_random_accuracy(without, with_, m) for m in counts]
+    }
     for name, scores in signals.items():
         curves[name] = [policy_accuracy(scores, without, with_, m) for m in counts]
-    curves["oracle"] = [oracle_accuracy(without, with_, m) for m in counts]
+    curves[BuiltInPolicy.ORACLE] = [oracle_accuracy(without, with_, m) for m in counts]
     return curves
 
 
@@ -116,8 +126,8 @@ def oracle_share(curves: Mapping[str, Sequence[float]], rates: Sequence[float] =
     over ``rates``). 1 = as good as the oracle, 0 = no better than chance, < 0 = worse.
     None when the oracle gains nothing over random (nothing to capture)."""
     x = np.asarray(rates, dtype=np.float64)
-    random = np.asarray(curves["random"], dtype=np.float64)
-    best = float(np.trapezoid(np.asarray(curves["oracle"]) - random, x))
+    random = np.asarray(curves[BuiltInPolicy.RANDOM], dtype=np.float64)
+    best = float(np.trapezoid(np.asarray(curves[BuiltInPolicy.ORACLE]) - random, x))
     if best <= 0:
         return dict.fromkeys(curves)
     return {name: float(np.trapezoid(np.asarray(values) - random, x)) / best for name, values in curves.items()}
@@ -130,21 +140,19 @@ def generation_calls(policy: str, n: int, count: int) -> int:
     without passages; ``confidence`` answers every question first and again for the retrieved
     ones; the ``oracle`` must know both answers of every question.
     """
-    if policy == "confidence":
+    if policy == BuiltInPolicy.CONFIDENCE:
         return n + count
-    if policy == "oracle":
+    if policy == BuiltInPolicy.ORACLE:
         return 2 * n
     return n
 
 
-def _resamples(n: int, n_resamples: int, seed: int) -> NDArray[np.int64]:
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
-    return np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
-
-
-def _interval(values: NDArray[np.float64], level: float) -> tuple[float, float]:
-    """The percentile interval of resampled accuracies, which are always finite."""
+def _bootstrap_interval(
+    statistic: Callable[[NDArray[np.intp]], float], n: int, n_resamples: int, level: float, seed: int
+) -> tuple[float, float]:
+    """The percentile interval of ``statistic`` over plain resamples of the ``n`` questions
+    (resampled accuracies are always finite)."""
+    values = np.array([statistic(rows) for rows in resample_indices(n, n_resamples=n_resamples, seed=seed)])
     interval = percentile_interval(values, level)
     if interval is None:
         raise ValueError("no finite resampled accuracy to take an interval of")
@@ -165,10 +173,9 @@ def accuracy_interval(
     """Percentile bootstrap interval of a policy's accuracy at ``rate`` (``random``/``oracle``
     need no scores); the policy is re-applied to each resample of the questions."""
     without, with_ = _outcomes(no_retrieval, retrieval)
-    values = [
-        _accuracy_on(rows, policy, scores, without, with_, rate) for rows in _resamples(without.size, n_resamples, seed)
-    ]
-    return _interval(np.asarray(values), level)
+    return _bootstrap_interval(
+        lambda rows: _accuracy_on(rows, policy, scores, without, with_, rate), without.size, n_resamples, level, seed
+    )
 
 
 def paired_difference(
@@ -187,16 +194,15 @@ def paired_difference(
     """Accuracy(A) - accuracy(B) at ``rate`` on the same questions, with its paired interval."""
     without, with_ = _outcomes(no_retrieval, retrieval)
 
-    def difference(rows: NDArray[np.int64] | slice) -> float:
+    def difference(rows: NDArray[np.intp] | slice) -> float:
         a = _accuracy_on(rows, policy_a, scores_a, without, with_, rate)
         return a - _accuracy_on(rows, policy_b, scores_b, without, with_, rate)
 
-    values = np.array([difference(rows) for rows in _resamples(without.size, n_resamples, seed)])
-    return difference(slice(None)), _interval(values, level)
+    return difference(slice(None)), _bootstrap_interval(difference, without.size, n_resamples, level, seed)
 
 
 def _accuracy_on(
-    rows: NDArray[np.int64] | slice,
+    rows: NDArray[np.intp] | slice,
     policy: str,
     scores: ArrayLike | None,
     without: NDArray[np.float64],
@@ -215,11 +221,12 @@ def accuracy_at(
     with_: NDArray[np.float64],
     rate: float,
 ) -> float:
-    """Accuracy of ``random``, ``oracle`` or a scored policy retrieving for ``rate`` of the questions."""
+    """Accuracy of ``random`` (its expectation), ``oracle`` or a scored policy retrieving for
+    ``rate`` of the questions."""
     count = retrieval_count(rate, without.size)
-    if policy == "random":
-        return random_accuracy(without, with_, count)
-    if policy == "oracle":
+    if policy == BuiltInPolicy.RANDOM:
+        return expected_random_accuracy(without, with_, count)
+    if policy == BuiltInPolicy.ORACLE:
         return oracle_accuracy(without, with_, count)
     if scores is None:
         raise ValueError(f"policy {policy!r} needs scores")

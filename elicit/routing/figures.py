@@ -9,9 +9,10 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from elicit.routing.builtin import BuiltInPolicy
 from elicit.routing.run import RouteEvalResult
 
-_STYLES = {"random": ("grey", "--"), "oracle": ("black", ":")}
+_STYLES: dict[str, tuple[str, str]] = {BuiltInPolicy.RANDOM: ("grey", "--"), BuiltInPolicy.ORACLE: ("black", ":")}
 _GREY = 7
 """Index of grey in the tab10 palette: left to random, so no policy is drawn in its colour."""
 

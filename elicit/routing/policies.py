@@ -9,7 +9,6 @@ used with vectors of another model, layer or pooling.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,10 +16,19 @@ from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from elicit.calibration.probe import LogisticProbe
 from elicit.model.embeddings import TextEncoder
 from elicit.routing.probe import KnowledgeProbe, LearnedRouter, RetrievalGainProbe, Scorer
-from elicit.routing.thrust import NearestCorrectScorer, SignedPullScorer, ThrustModelError, ThrustScorer
+from elicit.routing.thrust import (
+    NearestCorrectScorer,
+    SignedPullScorer,
+    ThrustModelError,
+    ThrustScorer,
+    as_labels,
+    as_matrix,
+)
 
 FORMAT_NAME = "elicit.routing-policies"
 FORMAT_VERSION = 2
@@ -33,9 +41,6 @@ retrieval outcomes are given too); all but ``thrust`` need correctness labels.""
 GAIN_PROBE = "gain_probe"
 """The pre-generation policy fitted on retrieval's effect, when the TRAIN questions were also
 answered with passages (see :class:`RetrievalGainProbe`)."""
-
-BUILT_IN: tuple[str, ...] = ("never", "always", "random", "confidence")
-"""Policies a router knows without a fitted file (``confidence`` answers first, then decides)."""
 
 _KINDS: dict[str, Any] = {
     cls.kind: cls for cls in (ThrustScorer, SignedPullScorer, NearestCorrectScorer, KnowledgeProbe, RetrievalGainProbe)
@@ -57,8 +62,8 @@ def fit_scorers(
 ) -> dict[str, Scorer]:
     """All of ``PRE_GENERATION``, fitted on the training questions' vectors and labels, and
     ``GAIN_PROBE`` too when ``fixed`` says for which of them retrieval fixed the answer."""
-    x = np.asarray(vectors, dtype=np.float64)
-    labels = np.asarray(correct, dtype=bool)
+    x = as_matrix(vectors, "vectors")
+    labels = as_labels(correct, x.shape[0])
     scorers = fit_components(x, labels, seed)
     scorers["learned"] = LearnedRouter(seed=seed).fit(x, labels, lambda v, y: fit_components(v, y, seed))
     if fixed is not None:
@@ -68,15 +73,15 @@ def fit_scorers(
 
 def scorer_from_state(kind: str, state: Mapping[str, Any]) -> Scorer:
     """Rebuild a scorer saved by ``state()`` (the learned combination rebuilds its components)."""
+    own = {key: value for key, value in state.items() if key != "kind"}
     if kind == LearnedRouter.kind:
         router = LearnedRouter()
-        nested = dict(state)
-        router.scorers = {name: scorer_from_state(s["kind"], s) for name, s in nested.pop("scorers").items()}
-        router.params = nested
+        router.scorers = {name: scorer_from_state(s["kind"], s) for name, s in own.pop("scorers").items()}
+        router.logistic = LogisticProbe.model_validate(own)
         return router
     if kind not in _KINDS:
         raise ThrustModelError(f"unknown scorer kind {kind!r}; known kinds: {', '.join([*_KINDS, 'learned'])}")
-    return _KINDS[kind].from_state({key: value for key, value in state.items() if key != "kind"})  # type: ignore[no-any-return]
+    return _KINDS[kind].from_state(own)  # type: ignore[no-any-return]
 
 
 class QuestionPolicy(Protocol):
@@ -97,26 +102,37 @@ class EncodedPolicy:
         return self.scorer.score(np.asarray(self.encoder.encode(list(questions)), dtype=np.float64))
 
 
-class RandomPolicy:
-    """Uniform scores from a hash of (seed, question): a reproducible coin that ignores content."""
+class PolicyDetails(BaseModel):
+    """How a policy file's scorers were made and which one to route with, as a router reads them.
 
-    name = "random"
+    ``layer`` and ``pooling`` rebuild the representation (the hidden-state encoder);
+    ``dev_auroc`` is the probe's on the dev questions that chose them. ``designated`` is the
+    policy ``route-eval`` chose on dev, and ``threshold`` the score below which it retrieves
+    for ``budget`` of the dev questions: a router's defaults. Every field is optional, since a
+    file written by hand or by a partial fit may hold only some; only the fields given are
+    written back.
+    """
 
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = seed
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def scores(self, questions: Sequence[str]) -> NDArray[np.float64]:
-        digests = (hashlib.blake2b(f"{self.seed}:{q}".encode(), digest_size=8).digest() for q in questions)
-        return np.array([int.from_bytes(d, "big") / 2**64 for d in digests], dtype=np.float64)
+    layer: int | None = None
+    pooling: str | None = None
+    dev_auroc: float | None = None
+    seed: int | None = None
+    designated: str | None = None
+    budget: float | None = None
+    threshold: float | None = None
 
 
 class PolicySet:
     """The fitted pre-generation scorers of one training run, and the representation they expect."""
 
-    def __init__(self, representation: str, scorers: Mapping[str, Scorer], details: Mapping[str, Any] | None = None):
+    def __init__(
+        self, representation: str, scorers: Mapping[str, Scorer], details: PolicyDetails | None = None
+    ) -> None:
         self.representation = representation
         self.scorers = dict(scorers)
-        self.details = dict(details or {})
+        self.details = details if details is not None else PolicyDetails()
 
     def policy(self, name: str, encoder: TextEncoder) -> EncodedPolicy:
         """The named policy on ``encoder``'s vectors; the encoder must be the representation fitted on."""
@@ -136,7 +152,7 @@ class PolicySet:
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
             "representation": self.representation,
-            "details": self.details,
+            "details": self.details.model_dump(exclude_unset=True),
             "scorers": {name: {"kind": s.kind, **s.state()} for name, s in self.scorers.items()},
         }
         Path(path).write_text(json.dumps(payload), encoding="utf-8")
@@ -149,5 +165,20 @@ class PolicySet:
                 f"{path}: expected format {FORMAT_NAME!r} version {FORMAT_VERSION}, got "
                 f"{payload.get('format')!r} version {payload.get('version')!r}"
             )
-        scorers = {name: scorer_from_state(s["kind"], s) for name, s in payload["scorers"].items()}
-        return cls(payload["representation"], scorers, payload.get("details"))
+        try:
+            details = PolicyDetails.model_validate(payload.get("details") or {})
+        except ValidationError as exc:
+            raise _invalid(path, "details", exc) from exc
+        scorers = {}
+        for name, state in payload["scorers"].items():
+            try:
+                scorers[name] = scorer_from_state(state["kind"], state)
+            except ValidationError as exc:
+                raise _invalid(path, f"scorers.{name}", exc) from exc
+        return cls(payload["representation"], scorers, details)
+
+
+def _invalid(path: str | Path, where: str, exc: ValidationError) -> ThrustModelError:
+    """A file's invalid part, every problem named by its place in the file."""
+    problems = "; ".join(f"{'.'.join([where, *map(str, error['loc'])])}: {error['msg']}" for error in exc.errors())
+    return ThrustModelError(f"{path}: {problems}")

@@ -2,7 +2,8 @@
 
 * :class:`KnowledgeProbe` is Kadavath et al.'s (2022) "P(I know)" idea on a small model: a
   logistic regression from the question's hidden states to "answered correctly without
-  retrieval", its regularisation chosen by cross-validation on the training questions only.
+  retrieval", its regularisation chosen by cross-validation on the training questions only
+  (the recipe the fusion head uses too, :class:`elicit.calibration.probe.LogisticProbe`).
 * :class:`RetrievalGainProbe` is the same probe aimed at the routing decision itself: its label
   is "retrieval fixed the answer" (wrong without passages, right with them), from TRAIN
   questions answered both ways. Not knowing is not enough: a question the model gets wrong
@@ -21,12 +22,17 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
+from elicit.calibration.labels import (
+    MIN_PER_CLASS,
+    ClassCounts,
+    binary_labels,
+    class_counts,
+    require_per_class,
+    stratified_folds,
+)
+from elicit.calibration.probe import LogisticProbe
 from elicit.routing.thrust import as_labels, as_matrix, check_queries
 
 
@@ -41,42 +47,23 @@ class Scorer(Protocol):
     def state(self) -> dict[str, Any]: ...
 
 
-MIN_PER_LABEL = 2
-"""Fewest training questions of each label a probe is fitted on: two folds at least, each
-holding one of each label."""
+PROBE_FOLDS = 5
+"""Cross-validation folds the probes choose their regularisation by (fewer for a rare label)."""
 
 
-def _fit_logistic(features: NDArray[np.float64], labels: NDArray[np.bool_], seed: int) -> tuple[Any, Any]:
-    """Standardize, then a logistic regression whose C is chosen by 5-fold cross-validation
-    (log loss); returns the fitted scaler and classifier."""
-    if labels.all() or not labels.any():
-        raise ValueError("the training labels are all correct or all wrong: a probe needs both")
-    folds = min(5, int(labels.sum()), int((~labels).sum()))
-    if folds < MIN_PER_LABEL:
-        raise ValueError(f"a probe needs at least {MIN_PER_LABEL} correct and {MIN_PER_LABEL} wrong training answers")
-    pipeline = make_pipeline(
-        StandardScaler(),
-        LogisticRegressionCV(Cs=10, cv=StratifiedKFold(folds, shuffle=True, random_state=seed), scoring="neg_log_loss",
-                             max_iter=5000, l1_ratios=(0.0,), use_legacy_attributes=False),
-    )  # fmt: skip
-    with threadpool_limits(1):  # small fits: extra BLAS threads only wait on a shared machine
-        pipeline.fit(features, labels)
-    return pipeline[0], pipeline[1]
+def _too_few(counts: ClassCounts) -> str:
+    """The probes' own words: labels all alike is another mistake than too few of one kind."""
+    if counts.rarer == 0:
+        return "the training labels are all correct or all wrong: a probe needs both"
+    return (
+        f"a probe needs at least {MIN_PER_CLASS} correct and {MIN_PER_CLASS} wrong training answers, "
+        f"got {counts.positive} correct and {counts.negative} wrong"
+    )
 
 
-def _logistic(features: NDArray[np.float64], state: Mapping[str, Any]) -> NDArray[np.float64]:
-    z = (features - np.asarray(state["mean"])) / np.asarray(state["scale"])
-    return 1.0 / (1.0 + np.exp(-(z @ np.asarray(state["coef"]) + state["intercept"])))
-
-
-def _logistic_state(scaler: Any, classifier: Any) -> dict[str, Any]:
-    return {
-        "mean": scaler.mean_.tolist(),
-        "scale": scaler.scale_.tolist(),
-        "coef": classifier.coef_[0].tolist(),
-        "intercept": float(classifier.intercept_[0]),
-        "C": float(np.ravel(classifier.C_)[0]),
-    }
+def _fit_probe(features: NDArray[np.float64], labels: NDArray[np.bool_], seed: int) -> LogisticProbe:
+    """The shared logistic recipe on ten values of ``C``, by up to ``PROBE_FOLDS`` folds."""
+    return LogisticProbe.fit(features, labels, folds=stratified_folds(labels, PROBE_FOLDS, _too_few), seed=seed)
 
 
 class KnowledgeProbe:
@@ -86,27 +73,29 @@ class KnowledgeProbe:
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
-        self.params: dict[str, Any] | None = None
+        self.logistic: LogisticProbe | None = None
 
     def fit(self, embeddings: ArrayLike, correct: ArrayLike) -> KnowledgeProbe:
         x = as_matrix(embeddings, "embeddings")
-        self.params = _logistic_state(*_fit_logistic(x, as_labels(correct, x.shape[0]), self.seed))
+        self.logistic = _fit_probe(x, as_labels(correct, x.shape[0]), self.seed)
         return self
 
+    def _fitted(self) -> LogisticProbe:
+        if self.logistic is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit() or load it first")
+        return self.logistic
+
     def score(self, embeddings: ArrayLike) -> NDArray[np.float64]:
-        if self.params is None:
-            raise RuntimeError("KnowledgeProbe is not fitted: call fit() or load it first")
-        return _logistic(check_queries(embeddings, len(self.params["coef"])), self.params)
+        logistic = self._fitted()
+        return logistic.predict(check_queries(embeddings, len(logistic.coef)))
 
     def state(self) -> dict[str, Any]:
-        if self.params is None:
-            raise RuntimeError("KnowledgeProbe is not fitted")
-        return dict(self.params)
+        return self._fitted().model_dump()
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> KnowledgeProbe:
+    def from_state(cls, state: Mapping[str, Any]) -> KnowledgeProbe:
         probe = cls()
-        probe.params = dict(state)
+        probe.logistic = LogisticProbe.model_validate(state)
         return probe
 
 
@@ -122,17 +111,18 @@ class RetrievalGainProbe(KnowledgeProbe):
     @staticmethod
     def fittable(fixed: ArrayLike) -> bool:
         """Whether retrieval fixed enough training answers, and left enough alone, to fit on."""
-        labels = np.asarray(fixed, dtype=bool)
-        return min(int(labels.sum()), int((~labels).sum())) >= MIN_PER_LABEL
+        return class_counts(binary_labels(fixed, "fixed")).rarer >= MIN_PER_CLASS
 
     def fit(self, embeddings: ArrayLike, fixed: ArrayLike) -> RetrievalGainProbe:
         """``fixed``: per question, whether it was wrong without passages and right with them."""
-        if not self.fittable(fixed):
-            count, total = int(np.sum(fixed)), len(np.asarray(fixed))
-            raise ValueError(
-                f"retrieval fixed {count} of {total} training answers: the gain probe needs at least "
-                f"{MIN_PER_LABEL} fixed and {MIN_PER_LABEL} not fixed"
-            )
+        require_per_class(
+            binary_labels(fixed, "fixed"),
+            MIN_PER_CLASS,
+            lambda counts: (
+                f"retrieval fixed {counts.positive} of {counts.total} training answers: the gain probe "
+                f"needs at least {MIN_PER_CLASS} fixed and {MIN_PER_CLASS} not fixed"
+            ),
+        )
         super().fit(embeddings, fixed)
         return self
 
@@ -154,7 +144,7 @@ class LearnedRouter:
     def __init__(self, seed: int = 0, folds: int = 5) -> None:
         self.seed, self.folds = seed, folds
         self.scorers: dict[str, Scorer] = {}
-        self.params: dict[str, Any] | None = None
+        self.logistic: LogisticProbe | None = None
 
     def _features(self, scorers: Mapping[str, Scorer], embeddings: ArrayLike) -> NDArray[np.float64]:
         return np.column_stack([_feature(s.kind, s.score(embeddings)) for s in scorers.values()])
@@ -173,25 +163,34 @@ class LearnedRouter:
         x = as_matrix(embeddings, "embeddings")
         labels = as_labels(correct, x.shape[0])
         columns: NDArray[np.float64] | None = None
-        folds = min(self.folds, int(labels.sum()), int((~labels).sum()))
-        if folds < 2:
-            raise ValueError("the learned router needs at least 2 correct and 2 wrong training answers")
+        folds = stratified_folds(
+            labels,
+            self.folds,
+            lambda counts: (
+                f"the learned router needs at least {MIN_PER_CLASS} correct and {MIN_PER_CLASS} wrong "
+                f"training answers, got {counts.positive} correct and {counts.negative} wrong"
+            ),
+        )
         split = StratifiedKFold(folds, shuffle=True, random_state=self.seed)
         for train, held_out in split.split(x, labels):
             block = self._features(make_scorers(x[train], labels[train]), x[held_out])
             columns = np.zeros((len(x), block.shape[1])) if columns is None else columns
             columns[held_out] = block
         assert columns is not None
-        self.params = _logistic_state(*_fit_logistic(columns, labels, self.seed))
+        self.logistic = _fit_probe(columns, labels, self.seed)
         self.scorers = make_scorers(x, labels)
         return self
 
-    def score(self, embeddings: ArrayLike) -> NDArray[np.float64]:
-        if self.params is None:
+    def _fitted(self) -> LogisticProbe:
+        if self.logistic is None:
             raise RuntimeError("LearnedRouter is not fitted: call fit() or load it first")
-        return _logistic(self._features(self.scorers, embeddings), self.params)
+        return self.logistic
+
+    def score(self, embeddings: ArrayLike) -> NDArray[np.float64]:
+        return self._fitted().predict(self._features(self.scorers, embeddings))
 
     def state(self) -> dict[str, Any]:
-        if self.params is None:
-            raise RuntimeError("LearnedRouter is not fitted")
-        return {**self.params, "scorers": {name: {"kind": s.kind, **s.state()} for name, s in self.scorers.items()}}
+        return {
+            **self._fitted().model_dump(),
+            "scorers": {name: {"kind": s.kind, **s.state()} for name, s in self.scorers.items()},
+        }

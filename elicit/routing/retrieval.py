@@ -12,7 +12,6 @@ is the retriever's own (BM25 score or cosine similarity), higher is more relevan
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +25,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import Field
 
 from elicit.model.embeddings import MiniLMEmbeddings, TextEncoder, cached_encode
+from elicit.text import strip_accents
 
 
 class PassageLike(Protocol):
@@ -163,5 +163,5 @@ def _content(title: str, text: str) -> str:
 def _tokenize(texts: list[str]) -> list[list[str]]:
     """Lowercased word tokens without English stopwords; accents are folded so that
     "Bogota" in a question matches "Bogotá" in a passage."""
-    folded = ["".join(c for c in unicodedata.normalize("NFKD", t) if not unicodedata.combining(c)) for t in texts]
+    folded = [strip_accents(t) for t in texts]
     return bm25s.tokenize(folded, stopwords="en", return_ids=False, show_progress=False)

@@ -28,16 +28,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from elicit.chains.base import AsyncRunnable
 from elicit.chains.confidence import ConfidenceChain, QuestionInput, question_text
-from elicit.routing.policies import BUILT_IN, QuestionPolicy, RandomPolicy
+from elicit.routing.builtin import BUILT_IN, THRESHOLD_FREE, BuiltInPolicy, RandomPolicy
+from elicit.routing.policies import QuestionPolicy
 from elicit.routing.thrust import threshold_for_budget
 from elicit.types import Elicitation
 
 MISSING_CONFIDENCE = -1.0
 """Rank value of a missing confidence (no answer could be parsed): below every real
 confidence, so such a question is the first to be retrieved for."""
-
-THRESHOLD_FREE: tuple[str, ...] = ("never", "always")
-"""The policies that decide without a score, and so without a threshold."""
 
 
 class RetrievedPassage(BaseModel):
@@ -140,12 +138,14 @@ class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
             raise ValueError("threshold must be a number, got NaN")
         self.question_policy: QuestionPolicy | None = None
         self.name: str
+        self.built_in: BuiltInPolicy | None = None  # None: a policy fitted, or given as an object
+        built_in = BuiltInPolicy.named(policy) if isinstance(policy, str) else None
         if not isinstance(policy, str):
             self.question_policy, self.name = policy, policy.name
-        elif policy == "random":
-            self.question_policy, self.name = RandomPolicy(seed), policy
-        elif policy in BUILT_IN:
-            self.name = policy
+        elif built_in in BUILT_IN:
+            self.built_in, self.name = built_in, policy
+            if built_in is BuiltInPolicy.RANDOM:
+                self.question_policy = RandomPolicy(seed)
         elif policies is not None and policy in policies:
             self.question_policy, self.name = policies[policy], policy
         else:
@@ -159,7 +159,7 @@ class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
 
     @property
     def needs_threshold(self) -> bool:
-        return self.name not in THRESHOLD_FREE
+        return self.built_in not in THRESHOLD_FREE
 
     # -- scores and thresholds --------------------------------------------------------------
 
@@ -208,10 +208,12 @@ class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
         base = dict(input) if isinstance(input, Mapping) else {"question": question}
         started = time.perf_counter()
         first: Elicitation | None = None
-        if self.name == "confidence":
+        if self.built_in is BuiltInPolicy.CONFIDENCE:
             first = await self.chain.ainvoke(base)
             score = confidence_rank(first.confidence)
-        retrieve = self.name == "always" or (score is not None and score < self.threshold)  # type: ignore[operator]
+        retrieve = self.built_in is BuiltInPolicy.ALWAYS or (
+            score is not None and score < self.threshold  # type: ignore[operator]
+        )
         passages: list[RetrievedPassage] = []
         if retrieve:
             passages, final = await aanswer_with_passages(self.chain, self.retriever, base, self.k)

@@ -7,18 +7,25 @@ of the retrieval-gain probe). DEV questions choose the hidden layer and pooling
 (:mod:`elicit.routing.sweep`) and the designated pre-generation policy: the one with the
 highest DEV accuracy at ``DESIGNATION_BUDGET``, the criterion it is judged by. The held-out
 EVAL questions report every policy at equal retrieval rates, with bootstrap intervals.
+
+:func:`arun_route_eval` runs the steps in that order, each returning what the next needs:
+the passes (:class:`Passes`), the representation (:class:`Representation`), the fitted
+policies (:class:`FittedPolicies`), the designation (:class:`Designation`) and the held-out
+comparison (:class:`Comparison`), all configured by one :class:`RouteEvalConfig`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from langchain_core.retrievers import BaseRetriever
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict
 from scipy.stats import rankdata
 
@@ -30,19 +37,11 @@ from elicit.datasets.items import dataset_name
 from elicit.evaluation.batch import RecordsFileError, aevaluate
 from elicit.model.embeddings import TextEncoder, cached_encode
 from elicit.model.hidden_states import POOLINGS, HiddenStateEmbeddings
-from elicit.routing.curves import (
-    BUDGETS,
-    RATES,
-    accuracy_at,
-    accuracy_interval,
-    generation_calls,
-    oracle_share,
-    paired_difference,
-    retrieval_count,
-    routing_curves,
-)
-from elicit.routing.policies import GAIN_PROBE, PolicySet, fit_scorers
-from elicit.routing.probe import RetrievalGainProbe
+from elicit.routing.builtin import BuiltInPolicy
+from elicit.routing.comparison import DESIGNATION_BUDGET, PolicyRow, compare_policies, designate
+from elicit.routing.curves import RATES, oracle_share
+from elicit.routing.policies import GAIN_PROBE, PolicyDetails, PolicySet, fit_scorers
+from elicit.routing.probe import RetrievalGainProbe, Scorer
 from elicit.routing.retrieval import recall_at_k
 from elicit.routing.router import aanswer_with_passages, confidence_rank
 from elicit.routing.sweep import SWEEP_LAYERS, SweepRow, sweep_layers
@@ -56,23 +55,6 @@ LAYOUT = 2
 """Version of the files a run folder holds (1: only the held-out questions answered with
 passages, in ``no_retrieval.jsonl`` and ``retrieval-k{k}.jsonl``); a folder of another
 layout is refused by the settings check instead of being silently answered again."""
-
-DESIGNATION_BUDGET = 0.3
-"""The retrieval rate the designated pre-generation policy is chosen at (on DEV) and judged at."""
-
-
-class PolicyRow(BaseModel):
-    """One policy at one retrieval budget."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    policy: str
-    rate: float
-    accuracy: float
-    interval: tuple[float, float]
-    vs_random: float | None = None
-    vs_random_interval: tuple[float, float] | None = None
-    generation_calls: int
 
 
 class RouteEvalResult(BaseModel):
@@ -155,200 +137,311 @@ def _by_dataset(
     ]
 
 
-def designate(
-    without: NDArray[np.float64],
-    with_: NDArray[np.float64],
-    scores: Mapping[str, NDArray[np.float64]],
-    candidates: Collection[str] | None = None,
-) -> tuple[str, dict[str, float]]:
-    """The candidate (default: every policy) with the highest accuracy at ``DESIGNATION_BUDGET``
-    on these (DEV) questions, ties going to the earlier one, and every policy's accuracy there.
+# -- configuration ----------------------------------------------------------------------------
 
-    Chosen by the routing outcome itself, not by how well a policy predicts "answered
-    correctly": a policy can know which questions the model gets wrong and still spend the
-    budget where passages cannot help.
+
+@dataclass(frozen=True)
+class RouteEvalConfig:
+    """What one routing evaluation runs on and with.
+
+    The three splits must be non-empty and share no id: a question that fits the policies
+    or chooses among them and is then reported on would flatter them. ``settings`` describe
+    how the records were made (model, sampling, questions); with the chain's strategy and
+    samples, ``k``, ``seed`` and the folder's layout they are stored in ``out_dir`` and
+    checked, so a resumed run never mixes records made differently. ``embedding_cache``
+    keeps MiniLM vectors between runs; ``announce`` reports each step (``print`` by default).
     """
-    accuracy = {name: accuracy_at(name, values, without, with_, DESIGNATION_BUDGET) for name, values in scores.items()}
-    eligible = [name for name in accuracy if candidates is None or name in candidates]
-    if not eligible:
-        raise ValueError("scores must hold at least one candidate policy to designate")
-    return max(eligible, key=accuracy.__getitem__), accuracy
+
+    chain: ConfidenceChain
+    retriever: BaseRetriever
+    hidden_states: HiddenStateEmbeddings
+    sentence_encoder: TextEncoder
+    train_items: Sequence[QAItem]
+    dev_items: Sequence[QAItem]
+    eval_items: Sequence[QAItem]
+    out_dir: Path
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    k: int = 2
+    concurrency: int = 4
+    embedding_cache: Path | None = None
+    seed: int = 0
+    progress: bool = True
+    announce: Callable[[str], None] = print
+
+    def __post_init__(self) -> None:
+        splits = self.splits
+        for name, items in splits.items():
+            if not items:
+                raise ValueError(f"{name}_items must not be empty")
+        ids = {name: {item.id for item in items} for name, items in splits.items()}
+        for a, b in (("train", "dev"), ("train", "eval"), ("dev", "eval")):
+            shared = ids[a] & ids[b]
+            if shared:
+                raise ValueError(f"{a}_items and {b}_items share {len(shared)} ids (e.g. {sorted(shared)[0]!r})")
+
+    @property
+    def splits(self) -> dict[str, Sequence[QAItem]]:
+        return {"train": self.train_items, "dev": self.dev_items, "eval": self.eval_items}
+
+    def stored_settings(self) -> dict[str, Any]:
+        """Everything that must match for a folder's records to be resumed."""
+        chain = self.chain
+        return {**self.settings, "strategy": chain.strategy, "n_samples": chain.n_samples, "k": self.k,
+                "seed": self.seed, "layout": LAYOUT}  # fmt: skip
+
+    def sentence_vectors(self, items: Sequence[QAItem]) -> NDArray[np.float64]:
+        """MiniLM vectors of the questions (for the topic-similarity baseline), cached if asked."""
+        texts = [item.question for item in items]
+        if self.embedding_cache is None:
+            return np.asarray(self.sentence_encoder.encode(texts), dtype=np.float64)
+        return np.asarray(cached_encode(self.sentence_encoder, texts, self.embedding_cache), dtype=np.float64)
 
 
-def compare_policies(
-    without: NDArray[np.float64],
-    with_: NDArray[np.float64],
-    scores: Mapping[str, NDArray[np.float64]],
-    *,
-    seed: int = 0,
-    n_resamples: int = 1000,
-) -> tuple[dict[str, list[float]], dict[str, list[PolicyRow]]]:
-    """Curves at ``RATES`` and, at each of ``BUDGETS``, every policy's accuracy with its interval,
-    its paired difference from random and the generation calls it spends."""
-    curves = routing_curves(without, with_, scores)
-    n = without.size
-    tables: dict[str, list[PolicyRow]] = {}
-    for budget in BUDGETS:
-        count = retrieval_count(budget, n)
-        rows = []
-        for name in ("random", *scores, "oracle"):
-            policy_scores = scores.get(name)
-            low_high = accuracy_interval(
-                name, policy_scores, without, with_, budget, n_resamples=n_resamples, seed=seed
-            )
-            shift, shift_interval = (
-                (None, None)
-                if name == "random"
-                else paired_difference(name, policy_scores, "random", None, without, with_, budget,
-                                       n_resamples=n_resamples, seed=seed)
-            )  # fmt: skip
-            rows.append(
-                PolicyRow(
-                    policy=name,
-                    rate=count / n,
-                    accuracy=accuracy_at(name, policy_scores, without, with_, budget),
-                    interval=low_high,
-                    vs_random=shift,
-                    vs_random_interval=shift_interval,
-                    generation_calls=generation_calls(name, n, count),
-                )
-            )
-        tables[f"{budget:g}"] = rows
-    return curves, tables
+# -- the passes -------------------------------------------------------------------------------
 
 
-async def arun_route_eval(
-    chain: ConfidenceChain,
-    retriever: BaseRetriever,
-    hidden_states: HiddenStateEmbeddings,
-    sentence_encoder: TextEncoder,
-    train_items: Sequence[QAItem],
-    dev_items: Sequence[QAItem],
-    eval_items: Sequence[QAItem],
-    out_dir: Path | str,
-    *,
-    settings: Mapping[str, Any],
-    k: int = 2,
-    concurrency: int = 4,
-    embedding_cache: Path | str | None = None,
-    seed: int = 0,
-    progress: bool = True,
-    announce: Callable[[str], None] = print,
-) -> RouteEvalResult:
-    """Run the passes (resuming whatever ``out_dir`` already holds), sweep, fit, compare.
+@dataclass(frozen=True)
+class BothWays:
+    """One split's records, in question order: answered without passages and with the top ``k``."""
 
-    Writes ``{split}.jsonl`` and ``{split}-retrieval-k{k}.jsonl`` for train, dev and eval
-    (one record per question, appended as it finishes), ``policies.json`` (the fitted
-    pre-generation policies, their representation, and the designated policy with the
-    threshold that retrieves for ``DESIGNATION_BUDGET`` of the dev questions) and
-    ``route-eval.json``. ``settings`` (with the seed and the folder's layout) are stored and
-    checked, so a resumed run never mixes records of different settings.
+    plain: list[EvalRecord]
+    augmented: list[EvalRecord]
+
+    @cached_property
+    def without(self) -> NDArray[np.float64]:
+        """1.0 where the answer without passages was correct."""
+        return _correct(self.plain)
+
+    @cached_property
+    def with_(self) -> NDArray[np.float64]:
+        """1.0 where the answer with passages was correct."""
+        return _correct(self.augmented)
+
+
+@dataclass(frozen=True)
+class Passes:
+    """Every split answered both ways."""
+
+    train: BothWays
+    dev: BothWays
+    eval: BothWays
+
+
+async def aanswer_both_ways(config: RouteEvalConfig) -> Passes:
+    """Answer every split without and with passages, resuming what ``out_dir`` already holds.
+
+    Writes ``{split}.jsonl`` and ``{split}-retrieval-k{k}.jsonl``, one record per question,
+    appended as it finishes.
     """
-    splits = {"train": train_items, "dev": dev_items, "eval": eval_items}
-    for name, items in splits.items():
-        if not items:
-            raise ValueError(f"{name}_items must not be empty")
-    ids = {name: {item.id for item in items} for name, items in splits.items()}
-    for a, b in (("train", "dev"), ("train", "eval"), ("dev", "eval")):
-        shared = ids[a] & ids[b]
-        if shared:
-            raise ValueError(f"{a}_items and {b}_items share {len(shared)} ids (e.g. {sorted(shared)[0]!r})")
-    out = Path(out_dir)
-    _check_settings(
-        out,
-        {**settings, "strategy": chain.strategy, "n_samples": chain.n_samples, "k": k, "seed": seed, "layout": LAYOUT},
-    )
-
-    retrieving = _RetrievingChain(chain, retriever, k)
-
-    async def both_ways(name: str, items: Sequence[QAItem], purpose: str) -> tuple[list[EvalRecord], list[EvalRecord]]:
-        announce(f"{name} pass, no retrieval ({len(items)} questions; {purpose})")
-        plain = await aevaluate(chain, items, out / f"{name}.jsonl", concurrency=concurrency, progress=progress)
-        announce(f"{name} pass with the top {k} passages")
+    retrieving = _RetrievingChain(config.chain, config.retriever, config.k)
+    purposes = {"train": "labels", "dev": "layer and policy choice", "eval": "the comparison"}
+    passes = {}
+    for name, items in config.splits.items():
+        config.announce(f"{name} pass, no retrieval ({len(items)} questions; {purposes[name]})")
+        plain = await aevaluate(
+            config.chain, items, config.out_dir / f"{name}.jsonl", concurrency=config.concurrency,
+            progress=config.progress,
+        )  # fmt: skip
+        config.announce(f"{name} pass with the top {config.k} passages")
         augmented = await aevaluate(
-            retrieving, items, out / f"{name}-retrieval-k{k}.jsonl", concurrency=concurrency, progress=progress
-        )
-        return plain, augmented
+            retrieving, items, config.out_dir / f"{name}-retrieval-k{config.k}.jsonl", concurrency=config.concurrency,
+            progress=config.progress,
+        )  # fmt: skip
+        passes[name] = BothWays(plain, augmented)
+    return Passes(**passes)
 
-    train_correct, train_with = map(_correct, await both_ways("train", train_items, "labels"))
-    dev_correct, dev_with = map(_correct, await both_ways("dev", dev_items, "layer and policy choice"))
-    plain, augmented = await both_ways("eval", eval_items, "the comparison")
-    without, with_ = _correct(plain), _correct(augmented)
 
-    announce("hidden states and the layer sweep on dev")
-    questions = {name: [item.question for item in items] for name, items in splits.items()}
+# -- the representation -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Representation:
+    """The hidden layer and pooling chosen on dev, and the train and dev questions' vectors there."""
+
+    best: SweepRow
+    sweep: list[SweepRow]
+    encoder: HiddenStateEmbeddings
+    train_vectors: NDArray[np.float32]
+    dev_vectors: NDArray[np.float32]
+
+
+def choose_representation(config: RouteEvalConfig, passes: Passes) -> Representation:
+    """Sweep every third layer under every pooling (probe fitted on train, AUROC on dev)."""
+    config.announce("hidden states and the layer sweep on dev")
+    hidden_states = config.hidden_states
     layers = [layer for layer in SWEEP_LAYERS if layer <= hidden_states.n_layers]
-    train_vectors = hidden_states.encode_many(questions["train"], layers, POOLINGS)
-    dev_vectors = hidden_states.encode_many(questions["dev"], layers, POOLINGS)
-    best, sweep = sweep_layers(train_vectors, train_correct, dev_vectors, dev_correct, seed)
+    train = hidden_states.encode_many([item.question for item in config.train_items], layers, POOLINGS)
+    dev = hidden_states.encode_many([item.question for item in config.dev_items], layers, POOLINGS)
+    best, sweep = sweep_layers(train, passes.train.without, dev, passes.dev.without, config.seed)
     encoder = HiddenStateEmbeddings(
         hidden_states.model_dir, layer=best.layer, pooling=best.pooling, cache_path=hidden_states.cache.path
     )
-    fixed = (train_with == 1) & (train_correct == 0)
+    chosen = (best.layer, best.pooling)
+    return Representation(best, sweep, encoder, train[chosen], dev[chosen])
+
+
+# -- the fitted policies ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FittedPolicies:
+    """Every pre-generation policy fitted on the train questions, and the MiniLM Thrust baseline
+    (on another representation, so reported beside them but never saved or designated)."""
+
+    scorers: dict[str, Scorer]
+    minilm_thrust: ThrustScorer
+
+    def scores(self, vectors: ArrayLike, sentence_vectors: ArrayLike) -> dict[str, NDArray[np.float64]]:
+        """Every policy's scores of some questions, from their hidden-state and MiniLM vectors."""
+        scores = {name: scorer.score(vectors) for name, scorer in self.scorers.items()}
+        scores[MINILM_THRUST] = self.minilm_thrust.score(sentence_vectors)
+        return scores
+
+
+def fit_policies(config: RouteEvalConfig, passes: Passes, representation: Representation) -> FittedPolicies:
+    """Fit every policy on train; the gain probe only if retrieval fixed enough train answers."""
+    train = passes.train
+    fixed = (train.with_ == 1) & (train.without == 0)
     gain_fittable = RetrievalGainProbe.fittable(fixed)
     if not gain_fittable:
-        announce(f"retrieval fixed {int(fixed.sum())} of {fixed.size} train answers: too few to fit {GAIN_PROBE}")
-    x_train = train_vectors[(best.layer, best.pooling)]
-    policy_set = PolicySet(
-        encoder.model_name,
-        fit_scorers(x_train, train_correct.astype(bool), seed, fixed=fixed if gain_fittable else None),
-        {"layer": best.layer, "pooling": best.pooling, "dev_auroc": best.dev_auroc, "seed": seed},
+        config.announce(
+            f"retrieval fixed {int(fixed.sum())} of {fixed.size} train answers: too few to fit {GAIN_PROBE}"
+        )
+    scorers = fit_scorers(
+        representation.train_vectors, train.without.astype(bool), config.seed, fixed=fixed if gain_fittable else None
     )
+    minilm_thrust = ThrustScorer(seed=config.seed).fit(config.sentence_vectors(config.train_items))
+    return FittedPolicies(scorers, minilm_thrust)
 
-    def sentences(texts: list[str]) -> NDArray[np.float64]:
-        if embedding_cache is None:
-            return np.asarray(sentence_encoder.encode(texts), dtype=np.float64)
-        return np.asarray(cached_encode(sentence_encoder, texts, embedding_cache), dtype=np.float64)
 
-    minilm_thrust = ThrustScorer(seed=seed).fit(sentences(questions["train"]))
-    x_dev, x_eval = dev_vectors[(best.layer, best.pooling)], encoder.encode(questions["eval"])
-    dev_scores = {name: s.score(x_dev) for name, s in policy_set.scorers.items()}
-    dev_scores[MINILM_THRUST] = minilm_thrust.score(sentences(questions["dev"]))
-    dev_auroc = {name: auroc(_as_unit(values), dev_correct) for name, values in dev_scores.items()}
+# -- the designation --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Designation:
+    """The policy a router uses by default, chosen on dev, with its threshold and what it was
+    chosen by: every policy's dev accuracy at ``DESIGNATION_BUDGET`` (and, for reference, its
+    dev AUROC for "answered correctly")."""
+
+    policy: str
+    threshold: float
+    dev_accuracy: dict[str, float]
+    dev_auroc: dict[str, float | None]
+
+
+def designate_on_dev(
+    config: RouteEvalConfig, passes: Passes, representation: Representation, fitted: FittedPolicies
+) -> Designation:
+    """The fitted policy with the best dev accuracy at ``DESIGNATION_BUDGET`` (see :func:`designate`),
+    and the threshold at which it retrieves for that budget of the dev questions."""
+    dev = passes.dev
+    scores = fitted.scores(representation.dev_vectors, config.sentence_vectors(config.dev_items))
+    dev_auroc = {name: auroc(_as_unit(values), dev.without) for name, values in scores.items()}
     # MiniLM Thrust is a baseline, not a candidate: policies.json holds one representation.
-    designated, dev_accuracy = designate(dev_correct, dev_with, dev_scores, candidates=policy_set.scorers)
-    policy_set.details |= {  # what a router reads as its default policy and threshold
-        "designated": designated,
-        "budget": DESIGNATION_BUDGET,
-        "threshold": threshold_for_budget(dev_scores[designated], DESIGNATION_BUDGET),
-    }
-    policy_set.save(out / "policies.json")
+    designated, dev_accuracy = designate(dev.without, dev.with_, scores, candidates=fitted.scorers)
+    threshold = threshold_for_budget(scores[designated], DESIGNATION_BUDGET)
+    return Designation(designated, threshold, dev_accuracy, dev_auroc)
 
-    scores = {name: s.score(x_eval) for name, s in policy_set.scorers.items()}
-    scores[MINILM_THRUST] = minilm_thrust.score(sentences(questions["eval"]))
-    scores["confidence"] = np.array([confidence_rank(record.confidence) for record in plain])
-    curves, tables = compare_policies(without, with_, scores, seed=seed)
-    intervals = {
-        name: bootstrap_intervals(_as_unit(values), without, metrics=("auroc",), seed=seed)["auroc"]
-        for name, values in scores.items()
-    }
-    with_gold = [item for item in eval_items if item.metadata.get("passage_id")]
-    result = RouteEvalResult(
-        settings=dict(settings),
-        seed=seed,
-        n_train=len(train_items),
-        n_dev=len(dev_items),
-        n_eval=len(eval_items),
-        train_accuracy=float(train_correct.mean()),
-        dev_accuracy=float(dev_correct.mean()),
+
+def save_policies(
+    config: RouteEvalConfig, representation: Representation, fitted: FittedPolicies, designation: Designation
+) -> PolicySet:
+    """Write ``policies.json``: the fitted policies, their representation, and the designated
+    policy with its threshold (what a router reads as its defaults)."""
+    details = PolicyDetails(
+        layer=representation.best.layer, pooling=representation.best.pooling,
+        dev_auroc=representation.best.dev_auroc, seed=config.seed, designated=designation.policy,
+        budget=DESIGNATION_BUDGET, threshold=designation.threshold,
+    )  # fmt: skip
+    policy_set = PolicySet(representation.encoder.model_name, fitted.scorers, details)
+    policy_set.save(config.out_dir / "policies.json")
+    return policy_set
+
+
+# -- the comparison ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every policy on the held-out questions: the curves, the table at each budget, and the
+    AUROC (with its interval) of its score for "answered correctly without retrieval"."""
+
+    curves: dict[str, list[float]]
+    tables: dict[str, list[PolicyRow]]
+    auroc: dict[str, tuple[float | None, tuple[float, float] | None]]
+
+
+def compare_on_eval(
+    config: RouteEvalConfig, passes: Passes, representation: Representation, fitted: FittedPolicies
+) -> Comparison:
+    """Score the held-out questions by every policy, confidence included, and compare them."""
+    held_out = passes.eval
+    vectors = representation.encoder.encode([item.question for item in config.eval_items])
+    scores = fitted.scores(vectors, config.sentence_vectors(config.eval_items))
+    scores[BuiltInPolicy.CONFIDENCE] = np.array([confidence_rank(record.confidence) for record in held_out.plain])
+    curves, tables = compare_policies(held_out.without, held_out.with_, scores, seed=config.seed)
+    aurocs = {}
+    for name, values in scores.items():
+        unit = _as_unit(values)
+        interval = bootstrap_intervals(unit, held_out.without, metrics=("auroc",), seed=config.seed)["auroc"]
+        aurocs[name] = (auroc(unit, held_out.without), interval)
+    return Comparison(curves, tables, aurocs)
+
+
+# -- the whole run ----------------------------------------------------------------------------
+
+
+async def arun_route_eval(config: RouteEvalConfig) -> RouteEvalResult:
+    """Run the passes (resuming whatever ``out_dir`` already holds), sweep, fit, designate, compare.
+
+    Writes the records of every pass (see :func:`aanswer_both_ways`), ``policies.json`` (see
+    :func:`save_policies`) and ``route-eval.json``. The stored settings are checked first, so
+    a resumed run never mixes records of different settings.
+    """
+    _check_settings(config.out_dir, config.stored_settings())
+    passes = await aanswer_both_ways(config)
+    representation = choose_representation(config, passes)
+    fitted = fit_policies(config, passes, representation)
+    designation = designate_on_dev(config, passes, representation, fitted)
+    save_policies(config, representation, fitted, designation)
+    comparison = compare_on_eval(config, passes, representation, fitted)
+    result = _result(config, passes, representation, designation, comparison)
+    (config.out_dir / "route-eval.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    return result
+
+
+def _result(
+    config: RouteEvalConfig,
+    passes: Passes,
+    representation: Representation,
+    designation: Designation,
+    comparison: Comparison,
+) -> RouteEvalResult:
+    held_out = passes.eval
+    without, with_ = held_out.without, held_out.with_
+    with_gold = [item for item in config.eval_items if item.metadata.get("passage_id")]
+    return RouteEvalResult(
+        settings=dict(config.settings),
+        seed=config.seed,
+        n_train=len(config.train_items),
+        n_dev=len(config.dev_items),
+        n_eval=len(config.eval_items),
+        train_accuracy=float(passes.train.without.mean()),
+        dev_accuracy=float(passes.dev.without.mean()),
         accuracy_no_retrieval=float(without.mean()),
         accuracy_retrieval=float(with_.mean()),
         retrieval_fixes=int(((with_ == 1) & (without == 0)).sum()),
         retrieval_breaks=int(((with_ == 0) & (without == 1)).sum()),
-        gold_passage_recall=recall_at_k(retriever, with_gold) if with_gold else None,
-        representation=encoder.model_name,
-        sweep=sweep,
-        dev_auroc=dev_auroc,
-        dev_accuracy_at_budget=dev_accuracy,
-        designated=designated,
+        gold_passage_recall=recall_at_k(config.retriever, with_gold) if with_gold else None,
+        representation=representation.encoder.model_name,
+        sweep=representation.sweep,
+        dev_auroc=designation.dev_auroc,
+        dev_accuracy_at_budget=designation.dev_accuracy,
+        designated=designation.policy,
         rates=list(RATES),
-        curves=curves,
-        oracle_share=oracle_share(curves),
-        budgets=tables,
-        auroc_no_retrieval_correct={
-            name: (auroc(_as_unit(values), without), intervals[name]) for name, values in scores.items()
-        },
-        by_dataset=_by_dataset(eval_items, without, with_),
+        curves=comparison.curves,
+        oracle_share=oracle_share(comparison.curves),
+        budgets=comparison.tables,
+        auroc_no_retrieval_correct=comparison.auroc,
+        by_dataset=_by_dataset(config.eval_items, without, with_),
     )
-    (out / "route-eval.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
-    return result

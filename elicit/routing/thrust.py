@@ -28,6 +28,8 @@ from sklearn.cluster import KMeans
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
+from elicit.calibration.labels import binary_labels
+
 Matrix = NDArray[np.float64]
 
 
@@ -55,12 +57,10 @@ def as_matrix(values: ArrayLike, name: str) -> Matrix:
 
 def as_labels(correct: ArrayLike, n: int) -> NDArray[np.bool_]:
     """Correct/wrong labels, one per training row, as booleans."""
-    labels = np.asarray(correct)
-    if labels.shape != (n,):
-        raise ValueError(f"correct has shape {labels.shape}, expected ({n},): one label per embedding row")
-    if not np.isin(labels, (0, 1)).all():
-        raise ValueError("correct must hold booleans (answered correctly or not)")
-    return labels.astype(bool)
+    shape = np.shape(correct)
+    if shape != (n,):
+        raise ValueError(f"correct has shape {shape}, expected ({n},): one label per embedding row")
+    return binary_labels(correct, "correct")
 
 
 def check_queries(queries: ArrayLike, dim: int) -> Matrix:

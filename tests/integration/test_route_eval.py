@@ -10,8 +10,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from elicit.cli import app
+from elicit.routing.comparison import DESIGNATION_BUDGET
 from elicit.routing.policies import PolicySet
-from elicit.routing.run import DESIGNATION_BUDGET, MINILM_THRUST, RouteEvalResult
+from elicit.routing.run import MINILM_THRUST, RouteEvalResult
 
 SIZES = {"train": 24, "dev": 16, "eval": 12}
 
@@ -44,8 +45,9 @@ def test_route_eval_designates_on_dev_resumes_and_refuses_other_settings(server,
 
     policy_set = PolicySet.load(out / "policies.json")
     details = policy_set.details
-    assert details["designated"] == result.designated and details["budget"] == DESIGNATION_BUDGET
-    assert details["designated"] in policy_set.scorers and math.isfinite(details["threshold"])
+    assert details.designated == result.designated and details.budget == DESIGNATION_BUDGET
+    assert details.designated in policy_set.scorers and details.threshold is not None
+    assert math.isfinite(details.threshold)
 
     answered = {path.name: path.read_text() for path in out.glob("*.jsonl")}
     again = runner.invoke(app, _command(out, server.base_url, 0))

@@ -14,7 +14,7 @@ from elicit.cli import app
 from elicit.datasets import build_corpus, load_builtin
 from elicit.elicitation.matching import match_any
 from elicit.model.hidden_states import HiddenStateEmbeddings
-from elicit.routing.policies import GAIN_PROBE, PRE_GENERATION, PolicySet, fit_scorers
+from elicit.routing.policies import GAIN_PROBE, PRE_GENERATION, PolicyDetails, PolicySet, fit_scorers
 from elicit.routing.retrieval import BM25PassageRetriever
 from elicit.routing.router import RetrievalRouter
 
@@ -104,8 +104,8 @@ def test_policies_fitted_on_real_answers_route_new_questions(server, chain, retr
     assert [r.retrieved for r in gain.batch(new)] == [False, False, False, True]
 
     # The command line routes with the file's designated policy and threshold, as route-eval writes them.
-    details = {"layer": hidden_states.layer, "pooling": hidden_states.pooling, "designated": GAIN_PROBE,
-               "threshold": gain.threshold}  # fmt: skip
+    details = PolicyDetails(layer=hidden_states.layer, pooling=hidden_states.pooling, designated=GAIN_PROBE,
+                            threshold=gain.threshold)  # fmt: skip
     PolicySet(hidden_states.model_name, PolicySet.load(path).scorers, details).save(path)
     command = ["route", UNKNOWN, "--policies", str(path), "--base-url", server.base_url, "--samples", "1"]
     shown = CliRunner().invoke(app, command)

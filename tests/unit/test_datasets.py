@@ -32,6 +32,7 @@ from elicit.datasets import (
     split_of,
 )
 from elicit.datasets.arithmetic import arithmetic_items
+from elicit.datasets.bigbench import TASKS
 from elicit.datasets.items import dataset_name
 
 
@@ -209,7 +210,7 @@ def test_country_passage_reads_naturally() -> None:
     assert france.text.startswith(
         "France is a country in Europe. Its capital is Paris. Its currency is the Euro (EUR)."
     )
-    assert set(BUILTIN_DATASETS) - set(CORPUS_DATASETS) == {"arithmetic", "fanout"}
+    assert set(BUILTIN_DATASETS) - set(CORPUS_DATASETS) == {"arithmetic", "fanout", *TASKS}
 
 
 # --- items -----------------------------------------------------------------------------------

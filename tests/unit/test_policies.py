@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -12,7 +13,15 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from elicit.routing.policies import GAIN_PROBE, PRE_GENERATION, PolicySet, fit_components, fit_scorers
+from elicit.routing.policies import (
+    FORMAT_VERSION,
+    GAIN_PROBE,
+    PRE_GENERATION,
+    PolicyDetails,
+    PolicySet,
+    fit_components,
+    fit_scorers,
+)
 from elicit.routing.probe import KnowledgeProbe, LearnedRouter, RetrievalGainProbe
 from elicit.routing.thrust import ThrustModelError
 
@@ -99,7 +108,7 @@ def test_policy_file_round_trip_gives_the_same_scores(tmp_path):
     x, correct = _data()
     scorers = fit_scorers(x, correct)
     assert list(scorers) == list(PRE_GENERATION)
-    PolicySet("table-encoder", scorers, {"layer": 3}).save(tmp_path / "policies.json")
+    PolicySet("table-encoder", scorers, PolicyDetails(layer=3)).save(tmp_path / "policies.json")
     loaded = PolicySet.load(tmp_path / "policies.json")
     queries = np.random.default_rng(2).normal(size=(5, 6))
     for name, scorer in scorers.items():
@@ -107,7 +116,8 @@ def test_policy_file_round_trip_gives_the_same_scores(tmp_path):
     encoder = Encoder({f"q{i}": q for i, q in enumerate(queries)})
     policy = loaded.policy("learned", encoder)
     np.testing.assert_allclose(policy.scores(["q0", "q3"]), scorers["learned"].score(queries[[0, 3]]))
-    assert loaded.details == {"layer": 3}
+    assert loaded.details == PolicyDetails(layer=3)
+    assert json.loads((tmp_path / "policies.json").read_text())["details"] == {"layer": 3}  # only what was given
 
 
 def test_policy_file_errors_are_named(tmp_path):
@@ -128,4 +138,62 @@ def test_policy_file_errors_are_named(tmp_path):
     payload["scorers"]["thrust"]["kind"] = "gravity"
     path.write_text(json.dumps(payload))
     with pytest.raises(ThrustModelError, match="unknown scorer kind 'gravity'"):
+        PolicySet.load(path)
+
+
+def test_details_round_trip_with_the_keys_route_eval_writes(tmp_path):
+    x, correct = _data()
+    details = PolicyDetails(
+        layer=9, pooling="mean", dev_auroc=0.71, seed=1, designated="probe", budget=0.3, threshold=math.inf
+    )
+    path = tmp_path / "policies.json"
+    PolicySet("table-encoder", fit_components(x, correct), details).save(path)
+    written = json.loads(path.read_text())
+    assert written["version"] == FORMAT_VERSION == 2
+    assert list(written["details"]) == ["layer", "pooling", "dev_auroc", "seed", "designated", "budget", "threshold"]
+    assert written["details"]["threshold"] == math.inf  # a budget covering every question keeps inf, as before
+    assert PolicySet.load(path).details == details
+
+
+def test_a_version_2_file_written_before_typed_details_loads(tmp_path):
+    """The layout an earlier release wrote: details as a plain object, the probe as plain numbers."""
+    probe = {"mean": [0.5, -1.0], "scale": [2.0, 0.5], "coef": [1.5, -0.25], "intercept": -0.1, "C": 0.35938136638046}
+    payload = {
+        "format": "elicit.routing-policies",
+        "version": 2,
+        "representation": "table-encoder",
+        "details": {"layer": 6, "pooling": "last", "dev_auroc": 0.68, "seed": 0, "designated": "probe",
+                    "budget": 0.3, "threshold": 0.42},
+        "scorers": {
+            "thrust": {"kind": "thrust", "centroids": [[0.0, 0.0], [1.0, 1.0]], "sizes": [3.0, 5.0]},
+            "probe": {"kind": "probe", **probe},
+            "learned": {"kind": "learned", "mean": [0.0], "scale": [1.0], "coef": [2.0], "intercept": 0.0, "C": 1.0,
+                        "scorers": {"probe": {"kind": "probe", **probe}}},
+        },
+    }  # fmt: skip
+    path = tmp_path / "policies.json"
+    path.write_text(json.dumps(payload))
+    loaded = PolicySet.load(path)
+    assert loaded.details == PolicyDetails(**payload["details"])
+    queries = np.array([[0.3, 0.2], [-1.0, 2.0]])
+    z = (queries - probe["mean"]) / np.asarray(probe["scale"])
+    expected = 1 / (1 + np.exp(-(z @ probe["coef"] + probe["intercept"])))
+    np.testing.assert_allclose(loaded.scorers["probe"].score(queries), expected, rtol=1e-12)
+    np.testing.assert_allclose(loaded.scorers["learned"].score(queries), 1 / (1 + np.exp(-2 * expected)), rtol=1e-12)
+    loaded.save(path)
+    again = json.loads(path.read_text())
+    assert again["details"] == payload["details"] and again["scorers"] == payload["scorers"]  # written back unchanged
+
+
+def test_bad_details_and_probe_states_are_named_by_their_place_in_the_file(tmp_path):
+    x, correct = _data()
+    path = tmp_path / "policies.json"
+    PolicySet("table-encoder", fit_components(x, correct), PolicyDetails(layer=3)).save(path)
+    payload = json.loads(path.read_text())
+    path.write_text(json.dumps({**payload, "details": {"layer": "third", "colour": "red"}}))
+    with pytest.raises(ThrustModelError, match=r"details\.layer: Input should be a valid integer.*details\.colour"):
+        PolicySet.load(path)
+    payload["scorers"]["probe"].pop("coef")
+    path.write_text(json.dumps(payload))
+    with pytest.raises(ThrustModelError, match=r"scorers\.probe\.coef: Field required"):
         PolicySet.load(path)

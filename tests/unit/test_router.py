@@ -10,28 +10,31 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.language_models import FakeListChatModel
 from matplotlib.colors import to_rgba
+from typer.testing import CliRunner
 
 from elicit.calibration.metrics import auroc
 from elicit.chains import ConfidenceChain
+from elicit.cli import app
 from elicit.model.loop import run_sync
+from elicit.routing.builtin import BUILT_IN, THRESHOLD_FREE, BuiltInPolicy, RandomPolicy
+from elicit.routing.comparison import compare_policies, designate
 from elicit.routing.curves import (
     RATES,
     accuracy_interval,
+    expected_random_accuracy,
     generation_calls,
     oracle_accuracy,
     oracle_share,
     paired_difference,
     policy_accuracy,
-    random_accuracy,
     retrieval_count,
     routing_curves,
 )
 from elicit.routing.figures import curves_figure, plot_curves
 from elicit.routing.mix import _shares, mixed_items, parse_mix
-from elicit.routing.policies import RandomPolicy
 from elicit.routing.retrieval import BM25PassageRetriever
 from elicit.routing.router import RetrievalRouter, RoutedAnswer
-from elicit.routing.run import RouteEvalResult, compare_policies, designate
+from elicit.routing.run import RouteEvalResult
 
 PASSAGES = [
     ("city:1", "Pawni", "Pawni is a city in India with a population of 23,450."),
@@ -110,6 +113,25 @@ def test_never_always_and_random_need_no_fitted_policy():
     retrieved = [r.retrieved for r in router.batch(questions)]
     assert sum(retrieved) == 60  # a budget fitted on the questions themselves is met exactly
     assert router.scores(questions).tolist() == RandomPolicy(3).scores(questions).tolist()
+
+
+def test_built_in_names_are_the_command_line_strings_and_the_oracle_cannot_route():
+    assert list(BUILT_IN) == ["never", "always", "random", "confidence"] and list(THRESHOLD_FREE) == ["never", "always"]
+    assert BuiltInPolicy.named("random") is BuiltInPolicy.RANDOM and BuiltInPolicy.named("thrust") is None
+    assert RandomPolicy.name == "random" and f"{BuiltInPolicy.ORACLE}" == "oracle"
+    with pytest.raises(ValueError, match="unknown policy 'oracle'"):
+        RetrievalRouter(fake_chain("x"), retriever(), "oracle")
+
+
+def test_route_eval_reports_on_test_only_and_route_needs_the_representation(tmp_path):
+    refused = CliRunner().invoke(app, ["route-eval", "--split", "test"])
+    assert refused.exit_code == 2 and "No such option" in refused.output
+    path = tmp_path / "policies.json"
+    path.write_text(
+        '{"format": "elicit.routing-policies", "version": 2, "representation": "x", "details": {}, "scorers": {}}'
+    )
+    unknown = CliRunner().invoke(app, ["route", "Q?", "--policies", str(path), "--policy", "never"])
+    assert unknown.exit_code == 2 and "details.layer and details.pooling must say how to encode" in unknown.output
 
 
 def test_confidence_routing_answers_first_and_retrieves_when_unsure():
@@ -212,7 +234,7 @@ def test_policy_accuracy_hand_worked():
     assert policy_accuracy(scores, without, with_, 2) == 0.5  # then breaks question 1
     assert policy_accuracy(scores, without, with_, 4) == 0.75
     assert oracle_accuracy(without, with_, 2) == 1.0
-    assert random_accuracy(without, with_, 2) == pytest.approx(0.5 + 0.5 * 0.25)
+    assert expected_random_accuracy(without, with_, 2) == pytest.approx(0.5 + 0.5 * 0.25)
 
 
 @settings(max_examples=80, deadline=None)
@@ -224,7 +246,7 @@ def test_policies_against_brute_force(case):
         subsets = [set(s) for s in itertools.combinations(range(n), m)]
         accuracies = [subset_accuracy(without, with_, s) for s in subsets]
         assert oracle_accuracy(without, with_, m) == pytest.approx(max(accuracies))
-        assert random_accuracy(without, with_, m) == pytest.approx(np.mean(accuracies))
+        assert expected_random_accuracy(without, with_, m) == pytest.approx(np.mean(accuracies))
         # Ties by expectation = the mean over the subsets a random tie-break could pick.
         cut = sorted(scores)[m - 1] if m else -1
         below = {i for i in range(n) if scores[i] < cut}
@@ -258,8 +280,8 @@ def test_retrieval_count_rounds_half_up_and_checks_the_rate():
 
 def test_outcome_validation():
     with pytest.raises(ValueError, match="retrieval has shape"):
-        random_accuracy([1, 0], [1], 1)
-    with pytest.raises(ValueError, match="booleans"):
+        expected_random_accuracy([1, 0], [1], 1)
+    with pytest.raises(ValueError, match=r"no_retrieval\[1\] = 0.5 is not a bool or 0/1"):
         oracle_accuracy([1, 0.5], [1, 1], 1)
     with pytest.raises(ValueError, match="count"):
         oracle_accuracy([1, 0], [1, 1], 3)
@@ -306,7 +328,7 @@ def test_intervals_cover_the_estimate_and_a_policy_compared_with_itself_differs_
     low, high = accuracy_interval("signal", scores, without, with_, 0.3, n_resamples=300)
     assert low <= estimate <= high and high - low < 0.2
     shift, (d_low, d_high) = paired_difference("signal", scores, "random", None, without, with_, 0.3, n_resamples=300)
-    assert shift == pytest.approx(estimate - random_accuracy(without, with_, 60)) and d_low > 0
+    assert shift == pytest.approx(estimate - expected_random_accuracy(without, with_, 60)) and d_low > 0
     same, same_interval = paired_difference("a", scores, "b", scores, without, with_, 0.3, n_resamples=50)
     assert same == 0.0 and same_interval == (0.0, 0.0)
     with pytest.raises(ValueError, match="needs scores"):

@@ -68,7 +68,7 @@ def test_batched_metrics_equal_reference_on_every_resample(
 ) -> None:
     conf, correct = data
     strata = np.arange(conf.size) % 3 if use_strata else None
-    index = stats._resample_indices(correct, strata, 6, np.random.default_rng(seed))
+    index = stats.resample_indices(correct.size, n_resamples=6, seed=seed, strata=stats._cells(correct, strata))
     conf_rows, corr_rows = stats._sorted_rows(conf, correct, index)
     for name in stats.METRIC_NAMES:
         batched = stats._metric_rows(name, conf_rows, corr_rows, 10)
@@ -91,7 +91,7 @@ def test_resample_indices_keep_every_cell_count(
 ) -> None:
     labels = np.array(correct)
     strata = np.random.default_rng(strata_seed).integers(0, n_strata, size=labels.size)
-    index = stats._resample_indices(labels, strata, 25, np.random.default_rng(seed))
+    index = stats.resample_indices(labels.size, n_resamples=25, seed=seed, strata=stats._cells(labels, strata))
     assert index.shape == (25, labels.size)
     cells = list(zip(strata.tolist(), labels.tolist(), strict=True))
     expected = Counter(cells)
@@ -99,12 +99,44 @@ def test_resample_indices_keep_every_cell_count(
         assert Counter(cells[i] for i in row) == expected
 
 
-def test_resample_indices_without_strata_keep_label_counts_and_vary() -> None:
-    index = stats._resample_indices(CORRECT, None, 200, np.random.default_rng(0))
+def test_label_stratified_resamples_keep_label_counts_and_vary() -> None:
+    index = stats.resample_indices(CORRECT.size, n_resamples=200, seed=0, strata=stats._cells(CORRECT, None))
     assert (CORRECT[index].sum(axis=1) == CORRECT.sum()).all()
     # With replacement: rows repeat items, and resamples differ from one another.
     assert all(np.unique(row).size < CORRECT.size for row in index[:10])
     assert len({row.tobytes() for row in index}) == 200
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 50), n_resamples=st.integers(1, 20), seed=st.integers(0, 2**16))
+def test_plain_resamples_are_one_draw_of_the_generator(n: int, n_resamples: int, seed: int) -> None:
+    expected = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
+    assert np.array_equal(stats.resample_indices(n, n_resamples=n_resamples, seed=seed), expected)
+    # A single stratum is the same draw: strata only split it, never reshuffle it.
+    assert np.array_equal(stats.resample_indices(n, n_resamples=n_resamples, seed=seed, strata=np.full(n, 3)), expected)
+
+
+def test_stratified_resamples_draw_each_stratum_in_code_order() -> None:
+    strata = np.array([1, 0, 1, 0, 0])
+    rng = np.random.default_rng(7)
+    zeros, ones = np.array([1, 3, 4]), np.array([0, 2])
+    expected = np.hstack([zeros[rng.integers(0, 3, size=(4, 3))], ones[rng.integers(0, 2, size=(4, 2))]])
+    assert np.array_equal(stats.resample_indices(5, n_resamples=4, seed=7, strata=strata), expected)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n": 0}, "n must be a positive integer"),
+        ({"n_resamples": 0}, "n_resamples must be a positive integer"),
+        ({"seed": 1.5}, "seed must be an integer"),
+        ({"strata": np.zeros(3)}, r"strata has shape \(3,\), expected \(4,\)"),
+    ],
+)
+def test_resample_indices_name_bad_arguments(kwargs: dict[str, object], message: str) -> None:
+    arguments: dict[str, object] = {"n": 4, "n_resamples": 10, "seed": 0, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        stats.resample_indices(**arguments)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- intervals

@@ -168,7 +168,7 @@ def test_nearest_correct_matches_a_brute_force_neighbour_count() -> None:
     ("fit", "message"),
     [
         (lambda x: SignedPullScorer().fit(x, [True]), "one label per embedding row"),
-        (lambda x: NearestCorrectScorer().fit(x, ["yes"] * len(x)), "booleans"),
+        (lambda x: NearestCorrectScorer().fit(x, ["yes"] * len(x)), r"correct\[0\] = 'yes' is not a bool or 0/1"),
         (lambda x: NearestCorrectScorer(k=0), "k must be >= 1"),
         (lambda x: ThrustScorer().fit(x[:, :0]), "non-empty 2-D"),
         (lambda x: ThrustScorer(n_clusters=0).fit(x), "n_clusters"),
