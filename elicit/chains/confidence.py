@@ -19,6 +19,7 @@ from elicit.elicitation.parsing import parse_sample
 from elicit.elicitation.prompts import PromptSet
 from elicit.elicitation.sampling import Generation, agenerate, ap_true, check_sampling, request_seed
 from elicit.elicitation.strategies import strategy as get_strategy
+from elicit.model.catalogue import few_shot_for
 from elicit.model.client import chat_model
 from elicit.model.embeddings import TextEncoder, bundled_encoder
 from elicit.model.serving import ServerHandle
@@ -161,7 +162,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         self.max_tokens = max_tokens
         self.p_true = p_true
         self.reference = reference
-        self.prompts = prompts or PromptSet()
+        self.prompts = prompts or PromptSet(n_examples=few_shot_for(getattr(llm, "model_name", None)))
         self.fusion = fusion
         self.hint_pool = list(hint_pool)
         self.max_concurrency = max_concurrency

@@ -43,6 +43,7 @@ from elicit.elicitation.parsing import parse_sample
 from elicit.elicitation.prompts import PromptSet
 from elicit.elicitation.sampling import agenerate, ap_true, check_sampling, request_seed
 from elicit.elicitation.strategies import strategy as get_strategy
+from elicit.model.catalogue import few_shot_for
 from elicit.model.loop import discard
 from elicit.signals.groups import group_answers
 from elicit.types import Sample, Signals
@@ -156,7 +157,7 @@ class ConversationScorer:
         self.p_true = p_true
         self.fusion = fusion
         self.threshold = threshold
-        self.prompts = prompts or PromptSet()
+        self.prompts = prompts or PromptSet(n_examples=few_shot_for(getattr(llm, "model_name", None)))
         self.seed = seed
         if fusion is not None:
             fusion.check_setup(

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from elicit.model import embedded as models
+from elicit.model import materialize as models
 from elicit.model.serving import BASE_URL_ENV, ServerHandle, ServingError, serve
 
 if TYPE_CHECKING:
@@ -24,7 +24,10 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 
 ModelOption = Annotated[
     str | None,
-    typer.Option(help="Local HF model folder or cached model id (default: the embedded SmolLM2-135M-Instruct)."),
+    typer.Option(
+        help="A known model (smollm2-135m-instruct, the default; qwen2.5-coder-0.5b-instruct), a local Hugging "
+        "Face model folder, or a model id in the local Hugging Face cache."
+    ),
 ]
 SamplesOption = Annotated[int, typer.Option(help="Samples per question (drawn in one request).")]
 TemperatureOption = Annotated[float, typer.Option(help="Temperature of the confidence samples.")]

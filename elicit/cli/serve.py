@@ -9,37 +9,58 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from elicit.cli.common import ModelOption, console, fail
 from elicit.cli.group import app
-from elicit.model import embedded as models
+from elicit.model import materialize as models
+from elicit.model.catalogue import CATALOGUE, DEFAULT, known_model
 from elicit.model.serving import BASE_URL_ENV, DEFAULT_HOST, ServingError, VLLMServer, parallel_args
 
-models_app = typer.Typer(help="The embedded default model.", no_args_is_help=True)
+models_app = typer.Typer(help="The models elicit knows by name: the embedded default and a second family.")
 app.add_typer(models_app, name="models")
+
+NameArgument = Annotated[
+    str, typer.Argument(help=f"A known model: {', '.join(CATALOGUE)} (default: the embedded one).")
+]
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List the known models, where their weights come from, and whether they are materialized."""
+    for model in CATALOGUE.values():
+        built = "materialized" if models.read_manifest(models.model_dir(model)) else "not materialized"
+        aliases = ", ".join(model.aliases)
+        console.print(
+            escape(f"{model.key}  ({model.title}, {model.licence}; also {aliases}): {built}; {model.source.install}")
+        )
 
 
 @models_app.command("materialize")
 def models_materialize(
+    name: NameArgument = DEFAULT.key,
     force: Annotated[bool, typer.Option(help="Rebuild even if a verified copy exists.")] = False,
 ) -> None:
-    """Build the embedded model's safetensors folder (once) and print where it is."""
+    """Check the model's GGUF digest, build its safetensors folder (once) and print where it is."""
     started = time.perf_counter()
     try:
-        path = models.materialize_default(force=force)
+        path = models.materialize(name, force=force)
     except models.ModelError as exc:
         raise fail(exc) from exc
     console.print(f"{path}  ({time.perf_counter() - started:.1f} s)")
 
 
 @models_app.command("info")
-def models_info() -> None:
-    """Show the embedded model's cache folder and manifest."""
-    path = models.default_model_dir()
+def models_info(name: NameArgument = DEFAULT.key) -> None:
+    """Show a known model's cache folder and manifest."""
+    try:
+        path = models.model_dir(known_model(name))
+    except models.ModelError as exc:
+        raise fail(exc) from exc
     manifest = models.read_manifest(path)
     console.print(f"folder: {path}")
     console.print(
-        json.dumps(manifest, indent=2) if manifest else "not materialized yet: run `elicit models materialize`"
+        json.dumps(manifest, indent=2) if manifest else f"not materialized yet: run `elicit models materialize {name}`"
     )
 
 

@@ -141,7 +141,13 @@ def distractor_pools(items: Sequence[QAItem]) -> dict[str, list[str]]:
 
 
 def _check_compatible(existing: Sequence[EvalRecord], chain: AnswerChain, path: Path) -> None:
-    """Refuse to mix records of another strategy or sample count into one file."""
+    """Refuse to mix records of another setup into one file, naming what differs.
+
+    Every setting that shapes the answers counts (model, strategy, samples, temperature,
+    token budget, top logprobs, P(True), prompt version, seed): a file resumed under another
+    prompt or another seed would hold answers that were never asked the same way.
+    """
+    setup = getattr(chain, "setup", None)
     for record in existing:
         if record.strategy != chain.strategy or record.n_samples != chain.n_samples:
             raise RecordsFileError(
@@ -149,6 +155,12 @@ def _check_compatible(existing: Sequence[EvalRecord], chain: AnswerChain, path: 
                 f"but this run uses strategy={chain.strategy!r}, n_samples={chain.n_samples}: "
                 "use another output file"
             )
+        if setup is not None and record.setup is not None and record.setup != setup:
+            stored, asked = record.setup.model_dump(), setup.model_dump()
+            changed = ", ".join(
+                f"{key}: {stored[key]!r} -> {asked[key]!r}" for key in stored if stored[key] != asked[key]
+            )
+            raise RecordsFileError(f"{path} holds records of another setup ({changed}): use another output file")
 
 
 class ItemEvaluator:

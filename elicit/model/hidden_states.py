@@ -25,8 +25,8 @@ import numpy as np
 
 from elicit.defaults import cache_dir
 from elicit.model.digest import files_sha256
-from elicit.model.embedded import MANIFEST_NAME, resolve_model
 from elicit.model.embeddings import SMALL_BATCH, EncoderEmbeddings, torch_threads
+from elicit.model.materialize import MANIFEST_NAME, resolve_model
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray

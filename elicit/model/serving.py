@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from elicit.defaults import cache_dir
-from elicit.model.embedded import ModelRef, resolve_model
+from elicit.model.materialize import ModelRef, resolve_model
 
 BASE_URL_ENV = "ELICIT_BASE_URL"
 MODEL_NAME_ENV = "ELICIT_MODEL_NAME"

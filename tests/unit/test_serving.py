@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from elicit.model import serving
-from elicit.model.embedded import ModelRef
+from elicit.model.materialize import ModelRef
 
 
 def test_cpu_command_uses_float32_eager_and_logprobs(tmp_path):
