@@ -9,8 +9,7 @@ from rich.markup import escape
 
 from elicit.cli.common import console, fail
 from elicit.cli.group import app
-from elicit.datasets import BUILTIN_DATASETS, DatasetError
-from elicit.datasets import bigbench
+from elicit.datasets import BUILTIN_DATASETS, DatasetError, bigbench
 
 datasets_app = typer.Typer(help="The built-in question sets.")
 app.add_typer(datasets_app, name="datasets")
