@@ -18,8 +18,10 @@ from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict
 
 from elicit.calibration.figure_data import ConfidenceHistogram, RiskCoverage, confidence_histogram, risk_coverage
+from elicit.calibration.fitting import BEST_SINGLE, DEFAULT, HEAD, CrossFit
+from elicit.calibration.head import FUSED
 from elicit.calibration.metrics import ReliabilityBin, reliability_bins
-from elicit.calibration.rows import MetricRow, comparison_rows, dataset_rows, scored_by_method
+from elicit.calibration.rows import INTERVAL_NOTE, MetricRow, comparison_rows, dataset_rows, scored_by_method
 from elicit.calibration.verdicts import Verdict, verdicts
 
 MAX_AUTO_PANELS = 4
@@ -116,3 +118,27 @@ def build_report(
         error_rate=1.0 - float(np.mean(np.asarray(correct, dtype=float))),
         shown=shown,
     )
+
+
+CROSS_FIT_METHODS: tuple[str, ...] = (HEAD, FUSED, BEST_SINGLE, DEFAULT)
+"""The methods a cross-fit report shows per dataset and in its figures."""
+
+
+def cross_fit_report(fit: CrossFit, *, title: str, folds: int, seed: int) -> Report:
+    """The report of a cross-fit: every method out of fold, per dataset, and the head and the fused
+    model each against the best single signal (the verdicts)."""
+    meta = {
+        "records scored": len(fit.records),
+        "left out (few-shot questions)": fit.excluded_few_shot,
+        "scoring": f"out of fold, {folds}-fold cross-fitting stratified by dataset and label (seed {seed})",
+        "intervals": INTERVAL_NOTE,
+        "raw signal fallbacks (missing -> 0)": {k: v for k, v in fit.fallbacks.items() if v},
+        f"{HEAD} (chosen in each training part)": ", ".join(fit.head_choices),
+        f"{BEST_SINGLE} (highest AUROC in each training part, Platt-mapped)": ", ".join(fit.best_single_choices),
+        "saved head (refit on all records)": fit.head.choice,
+    }
+    return build_report(
+        fit.correct, fit.scores, title=title, meta=meta, strata=fit.datasets, seed=seed,
+        highlight=CROSS_FIT_METHODS, by_dataset_methods=CROSS_FIT_METHODS,
+        verdict_pairs=[(HEAD, BEST_SINGLE), (FUSED, BEST_SINGLE)],
+    )  # fmt: skip

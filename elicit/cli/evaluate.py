@@ -12,10 +12,9 @@ import typer
 
 from elicit import defaults
 from elicit.calibration.display.report_files import write_report
-from elicit.calibration.display.sentences import verdict_sentence
 from elicit.calibration.display.terminal import print_table
-from elicit.calibration.fitting import BEST_SINGLE, DEFAULT, HEAD, cross_fit, dataset_of, raw_scores, scored_records
-from elicit.calibration.head import FUSED, FusionHead
+from elicit.calibration.fitting import HEAD, dataset_of, raw_scores, scored_records
+from elicit.calibration.head import FusionHead
 from elicit.calibration.report import build_report
 from elicit.calibration.rows import INTERVAL_NOTE
 from elicit.chains import served_chain
@@ -32,28 +31,23 @@ from elicit.cli.common import (
     server_for,
 )
 from elicit.cli.group import app
-from elicit.datasets import BUILTIN_DATASETS, QAItem, load_builtin, load_jsonl, load_mix
+from elicit.datasets import BUILTIN_DATASETS, QAItem, load_jsonl, select_builtin
 from elicit.elicitation.strategies import STRATEGIES
 from elicit.evaluation.batch import aevaluate, load_records
 from elicit.evaluation.rescore import rescored
 from elicit.model.embeddings import bundled_encoder
 from elicit.model.loop import run_sync
 from elicit.model.serving import BASE_URL_ENV, ServerHandle, ServingError, vllm_flavour
+from elicit.results.cross_fit import fit_to_folder, print_fit
+from elicit.results.demo import DEMO_DATASETS, DEMO_LIMIT, ademo, demo_items
 from elicit.types import EvalRecord
-
-DEMO_DATASETS = ("capitals", "cities", "us_capitals", "arithmetic")
 
 
 def _items(datasets: Sequence[str], data: Path | None, split: str | None, limit: int | None, seed: int) -> list[QAItem]:
     if data is not None:
         items = load_jsonl(data)
         return items[:limit] if limit else items
-    names = list(datasets) or ["capitals"]
-    if len(names) == 1:
-        return load_builtin(names[0], split, seed=seed, limit=limit)
-    if not limit:
-        raise ValueError("--limit is required when mixing several --dataset values")
-    return load_mix(names, per_set=max(1, limit // len(names)), split=split, seed=seed)
+    return select_builtin(list(datasets) or ["capitals"], split, limit=limit, seed=seed)
 
 
 def _run_eval(
@@ -101,45 +95,6 @@ def _run_eval_on_ray(
             partial(served_chain, max_concurrency=concurrency, **chain_settings), items, out, endpoints=endpoints,
             actors=actors or len(endpoints), concurrency=concurrency, keep_tokens=keep_tokens,
         )  # fmt: skip
-
-
-def _fit_and_report(
-    records: list[EvalRecord], out_dir: Path, *, folds: int, seed: int, title: str, source: str | None = None,
-    nonnegative: bool = True,
-) -> None:  # fmt: skip
-    fit = cross_fit(records, k=folds, seed=seed, source=source, nonnegative=nonnegative)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    head_path = out_dir / "fusion-head.json"
-    fit.head.save(head_path)
-    highlight = [HEAD, FUSED, BEST_SINGLE, DEFAULT]
-    meta = {
-        "records scored": len(fit.records),
-        "left out (few-shot questions)": fit.excluded_few_shot,
-        "scoring": f"out of fold, {folds}-fold cross-fitting stratified by dataset and label (seed {seed})",
-        "intervals": INTERVAL_NOTE,
-        "raw signal fallbacks (missing -> 0)": {k: v for k, v in fit.fallbacks.items() if v},
-        f"{HEAD} (chosen in each training part)": ", ".join(fit.head_choices),
-        f"{BEST_SINGLE} (highest AUROC in each training part, Platt-mapped)": ", ".join(fit.best_single_choices),
-        "saved head (refit on all records)": fit.head.choice,
-    }
-    report = build_report(
-        fit.correct, fit.scores, title=title, meta=meta, strata=fit.datasets, seed=seed, highlight=highlight,
-        by_dataset_methods=highlight, verdict_pairs=[(HEAD, BEST_SINGLE), (FUSED, BEST_SINGLE)],
-    )  # fmt: skip
-    page = write_report(out_dir, report)
-    console.print(
-        f"{len(fit.records)} records, every method scored out of fold ({folds} folds, seed {seed}); "
-        f"{fit.excluded_few_shot} few-shot questions left out"
-    )
-    print_table(report.rows, console=console)
-    print_table(report.by_dataset, console=console, title="Per dataset")
-    console.print(f"{HEAD} chosen per fold: {', '.join(fit.head_choices)}")
-    console.print(f"{BEST_SINGLE} per fold: {', '.join(fit.best_single_choices)}")
-    for verdict in report.verdicts:
-        console.print(f"verdict: {verdict_sentence(verdict)}")
-    console.print(
-        f"fusion head (refit on all {len(fit.records)} records, is {fit.head.choice}): {head_path}\nreport: {page}"
-    )
 
 
 @app.command("eval")
@@ -225,10 +180,11 @@ def fit_command(
 ) -> None:
     """Fit the fusion head and baselines by cross-fitting, compare every method out of sample, save the head."""
     try:
-        _fit_and_report(
+        result = fit_to_folder(
             load_records(records), out, folds=folds, seed=seed, title=f"Out-of-fold calibration: {records.name}",
             source=str(records), nonnegative=nonnegative,
         )  # fmt: skip
+        print_fit(result, console, folds=folds, seed=seed)
     except ValueError as exc:
         raise fail(exc) from exc
 
@@ -296,7 +252,7 @@ def report_command(
 
 @app.command("demo")
 def demo(
-    limit: Annotated[int, typer.Option(help="Questions to evaluate, mixed from the built-in sets.")] = 300,
+    limit: Annotated[int, typer.Option(help="Questions to evaluate, mixed from the built-in sets.")] = DEMO_LIMIT,
     out: Annotated[Path, typer.Option(help="Folder for records, fusion head and report.")] = Path("runs/demo"),
     samples: SamplesOption = defaults.N_SAMPLES,
     concurrency: ConcurrencyOption = defaults.CONCURRENCY,
@@ -305,18 +261,10 @@ def demo(
     base_url: BaseUrlOption = None,
 ) -> None:
     """Evaluate built-in questions on the embedded model, fit the fusion head, print the comparison."""
-    items = load_mix(DEMO_DATASETS, per_set=max(1, limit // len(DEMO_DATASETS)), seed=seed)
-    records_path = out / "records.jsonl"
-    console.print(f"evaluating {len(items)} questions from {', '.join(DEMO_DATASETS)} -> {records_path}")
+    console.print(f"evaluating {len(demo_items(limit, seed))} questions from {', '.join(DEMO_DATASETS)} -> {out}")
     try:
         with server_for(model, base_url) as handle:
-            records = _run_eval(
-                handle, items, records_path, strategy="vanilla", samples=samples, temperature=defaults.TEMPERATURE,
-                max_tokens=None, concurrency=concurrency, fusion=None, keep_tokens=False, seed=seed,
-            )  # fmt: skip
-        _fit_and_report(
-            records, out, folds=5, seed=seed, title="elicit demo: SmolLM2-135M-Instruct on built-in questions",
-            source=str(records_path),
-        )  # fmt: skip
+            result = run_sync(ademo(handle, out, limit=limit, seed=seed, samples=samples, concurrency=concurrency))
     except ValueError as exc:
         raise fail(exc) from exc
+    print_fit(result, console, folds=defaults.FOLDS, seed=seed)

@@ -11,6 +11,7 @@ from elicit.datasets.builtin import (
     load_builtin,
     load_mix,
     sample,
+    select_builtin,
     select_split,
     split_of,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "load_mix",
     "sample",
     "save_jsonl",
+    "select_builtin",
     "select_split",
     "split_of",
 ]

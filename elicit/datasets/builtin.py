@@ -197,3 +197,20 @@ def load_mix(names: Sequence[str], per_set: int, split: str | None = None, seed:
         raise ValueError(f"per_set must be >= 1, got {per_set}")
     groups = [load_builtin(name, split, seed=seed, limit=per_set) for name in names]
     return [item for item in chain.from_iterable(zip_longest(*groups)) if item is not None]
+
+
+def select_builtin(
+    names: Sequence[str], split: str | None = None, *, limit: int | None = None, seed: int = 0
+) -> list[QAItem]:
+    """The questions of one built-in set, or of a round-robin mix of several (``limit`` split evenly).
+
+    What ``elicit eval --dataset A [--dataset B ...]`` asks, so a pipeline naming the same
+    sets, split, limit and seed asks exactly the same questions.
+    """
+    if not names:
+        raise ValueError("name at least one built-in dataset")
+    if len(names) == 1:
+        return load_builtin(names[0], split, seed=seed, limit=limit)
+    if not limit:
+        raise ValueError("a limit is required when mixing several datasets")
+    return load_mix(names, per_set=max(1, limit // len(names)), split=split, seed=seed)

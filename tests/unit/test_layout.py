@@ -19,6 +19,8 @@ STAGES = [
     "evaluation",
     "chains",
     "routing",
+    "decisions",
+    "results",
     "apps",
     "cli",
 ]
