@@ -348,28 +348,37 @@ def paired_bootstrap_difference(
     seed: int = 0,
     strata: ArrayLike | Sequence[Hashable] | None = None,
     n_bins: int = 10,
+    correct_b: ArrayLike | None = None,
 ) -> PairedDifference | None:
-    """Bootstrap the difference metric(A) - metric(B) of two methods on the same answers.
+    """Bootstrap the difference metric(A) - metric(B) of two methods on the same questions.
 
     Both methods are scored on the same resampled rows every time, so the variation
     the two share (hard questions, the label mix) cancels and the interval is far
     narrower than two separate intervals would suggest. Resampling is stratified as in
-    ``bootstrap_intervals``. Returns None when the metric is undefined on the data for
-    either method (e.g. AUROC with a single class). Rows where one method has no score
-    must be dropped by the caller: a paired comparison needs both scores on every row.
+    ``bootstrap_intervals``. ``correct_b`` gives method B outcomes of its own: two methods
+    that answered the same questions differently (one sample's answer against the
+    majority's), each judged on its own answers; the resamples then keep only the
+    ``strata``, since the two label columns cannot both keep their counts. Returns None
+    when the metric is undefined on the data for either method (e.g. AUROC with a single
+    class). Rows where one method has no score must be dropped by the caller: a paired
+    comparison needs both scores on every row.
     """
     (name,) = _check_metric_names((metric,) if isinstance(metric, str) else metric, "metric")
     _check_resampling(n_resamples, level, seed)
-    (first, second), corr, codes = _prepare(correct, strata, conf_a=conf_a, conf_b=conf_b)
+    (first,), corr, codes = _prepare(correct, strata, conf_a=conf_a)
+    (second,), corr_b, _ = _prepare(correct if correct_b is None else correct_b, strata, conf_b=conf_b)
+    if corr_b.size != corr.size:
+        raise ValueError(f"conf_b has {corr_b.size} rows but conf_a has {corr.size}: pair them on the same questions")
 
     reference = _REFERENCE[name]
-    value_a, value_b = reference(first, corr, n_bins), reference(second, corr, n_bins)
+    value_a, value_b = reference(first, corr, n_bins), reference(second, corr_b, n_bins)
     if value_a is None or value_b is None:
         return None
-    index = resample_indices(corr.size, n_resamples=n_resamples, seed=seed, strata=_cells(corr, codes))
+    cells = _cells(corr, codes) if correct_b is None else codes
+    index = resample_indices(corr.size, n_resamples=n_resamples, seed=seed, strata=cells)
     # Each method sorts the shared resamples its own way; the rows themselves are the same.
     differences = _metric_rows(name, *_sorted_rows(first, corr, index), n_bins) - _metric_rows(
-        name, *_sorted_rows(second, corr, index), n_bins
+        name, *_sorted_rows(second, corr_b, index), n_bins
     )
     differences = differences[np.isfinite(differences)]
     interval = percentile_interval(differences, level)

@@ -80,10 +80,12 @@ def verdicts(
     strata: Sequence[str] | None = None,
     seed: int = 0,
     n_bins: int = 10,
+    rival_correct: ArrayLike | None = None,
 ) -> list[Verdict]:
     """``method`` against ``rival``, one verdict per metric, by the paired bootstrap on the same
     questions (stratified by label and, if given, ``strata``). Both methods need a score on
-    every question: a paired comparison has no meaning where one of them is missing."""
+    every question: a paired comparison has no meaning where one of them is missing.
+    ``rival_correct`` judges the rival on answers of its own (see ``paired_bootstrap_difference``)."""
     n = int(np.asarray(correct).size)
     found = []
     for metric in metrics:
@@ -96,6 +98,7 @@ def verdicts(
             seed=seed,
             strata=strata,
             n_bins=n_bins,
+            correct_b=rival_correct,
         )
         estimate, low, high = (
             (None, None, None) if difference is None else (difference.estimate, difference.low, difference.high)

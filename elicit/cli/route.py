@@ -27,10 +27,8 @@ from elicit.cli.common import (
 )
 from elicit.cli.group import app
 from elicit.datasets import BUILTIN_DATASETS, build_corpus, load_jsonl
-from elicit.defaults import cache_dir
-from elicit.elicitation.prompts import STRATEGIES
+from elicit.elicitation.strategies import STRATEGIES
 from elicit.model.client import chat_model
-from elicit.model.embeddings import MiniLMEmbeddings
 from elicit.model.hidden_states import HiddenStateEmbeddings
 from elicit.model.loop import run_sync
 from elicit.routing.builtin import BUILT_IN, THRESHOLD_FREE, BuiltInPolicy
@@ -40,7 +38,7 @@ from elicit.routing.mix import DEFAULT_MIX, jsonl_items, mixed_items, parse_mix
 from elicit.routing.policies import PolicySet
 from elicit.routing.retrieval import BM25PassageRetriever
 from elicit.routing.router import RetrievalRouter
-from elicit.routing.run import RouteEvalConfig, RouteEvalResult, arun_route_eval
+from elicit.routing.run import RouteEvalResult, arun_route_eval, served_config
 
 
 def _budget_table(result: RouteEvalResult, budget: str) -> Table:
@@ -149,19 +147,11 @@ def route_eval(
                 for name, size in (("train", train_size), ("dev", dev_size), ("test", eval_size))
             )
         console.print("[dim]indexing the passage corpus (BM25)...[/dim]")
-        retriever = BM25PassageRetriever.from_passages(build_corpus(), k=k)
-        hidden_states = HiddenStateEmbeddings(model)
         with server_for(model, base_url) as handle:
-            chain = ConfidenceChain(
-                chat_model(handle), strategy=strategy, n_samples=samples, temperature=temperature,
-                max_tokens=max_tokens, max_concurrency=concurrency, p_true=p_true,
-            )  # fmt: skip
-            settings = {"model": handle.model_name, "temperature": temperature, "max_tokens": chain.max_tokens,
-                        "p_true": p_true, "questions": questions}  # fmt: skip
-            config = RouteEvalConfig(
-                chain, retriever, hidden_states, MiniLMEmbeddings(), train_items, dev_items, eval_items, out,
-                settings=settings, k=k, concurrency=concurrency, embedding_cache=cache_dir() / "embeddings",
-                seed=seed, announce=console.print,
+            config = served_config(
+                handle, train_items, dev_items, eval_items, out, questions=questions, model=model, strategy=strategy,
+                samples=samples, temperature=temperature, max_tokens=max_tokens, p_true=p_true, k=k,
+                concurrency=concurrency, seed=seed, announce=console.print,
             )  # fmt: skip
             result = run_sync(arun_route_eval(config))
         plot_curves(result, out / "route-eval.png")

@@ -9,13 +9,16 @@ the very run a pipeline would make.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from elicit import defaults
 from elicit.chains import served_chain
 from elicit.datasets import QAItem, select_builtin
-from elicit.evaluation.batch import aevaluate
+from elicit.evaluation.batch import aevaluate, load_records
 from elicit.model.serving import ServerHandle
 from elicit.types import EvalRecord
 
@@ -56,11 +59,35 @@ class RecordSet:
         return " ".join(parts)
 
 
+class RunTime(BaseModel):
+    """How long the last session of a run took, and how many questions it asked (the rest were on file)."""
+
+    seconds: float
+    asked: int
+    total: int
+
+
+def run_time(run: RecordSet, folder: Path) -> RunTime | None:
+    """The wall time recorded beside a run's file, if a session of it asked anything."""
+    path = run.path(folder).with_suffix(".time.json")
+    return RunTime.model_validate_json(path.read_text()) if path.is_file() else None
+
+
 async def arecords(
     server: ServerHandle, run: RecordSet, folder: Path, *, seed: int = defaults.SEED, progress: bool = True
 ) -> list[EvalRecord]:
-    """The run's records: those already in its file, and the rest asked now (resumable)."""
+    """The run's records: those already in its file, and the rest asked now (resumable).
+
+    A session that asks anything records its wall time beside the file (``run_time``), so a
+    document can say what its table cost to make.
+    """
     chain = served_chain(server, strategy=run.strategy, seed=seed)
-    return await aevaluate(
-        chain, run.items(seed), run.path(folder), concurrency=defaults.CONCURRENCY, keep_tokens=True, progress=progress
-    )
+    items = run.items(seed)
+    path = run.path(folder)
+    before = len(load_records(path))
+    started = time.perf_counter()
+    records = await aevaluate(chain, items, path, concurrency=defaults.CONCURRENCY, keep_tokens=True, progress=progress)
+    if len(records) > before:
+        elapsed = RunTime(seconds=time.perf_counter() - started, asked=len(records) - before, total=len(records))
+        path.with_suffix(".time.json").write_text(elapsed.model_dump_json(indent=2) + "\n")
+    return records

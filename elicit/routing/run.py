@@ -29,20 +29,24 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict
 from scipy.stats import rankdata
 
+from elicit import defaults
 from elicit.calibration.metrics import auroc
 from elicit.calibration.stats import bootstrap_intervals
 from elicit.chains.confidence import ConfidenceChain, QuestionInput
-from elicit.datasets import QAItem
+from elicit.datasets import QAItem, build_corpus
 from elicit.datasets.items import dataset_name
+from elicit.defaults import cache_dir
 from elicit.evaluation.batch import RecordsFileError, aevaluate
-from elicit.model.embeddings import TextEncoder, cached_encode
+from elicit.model.client import chat_model
+from elicit.model.embeddings import MiniLMEmbeddings, TextEncoder, cached_encode
 from elicit.model.hidden_states import POOLINGS, HiddenStateEmbeddings
+from elicit.model.serving import ServerHandle
 from elicit.routing.builtin import BuiltInPolicy
 from elicit.routing.comparison import DESIGNATION_BUDGET, PolicyRow, compare_policies, designate
 from elicit.routing.curves import RATES, oracle_share
 from elicit.routing.policies import GAIN_PROBE, PolicyDetails, PolicySet, fit_scorers
 from elicit.routing.probe import RetrievalGainProbe, Scorer
-from elicit.routing.retrieval import recall_at_k
+from elicit.routing.retrieval import BM25PassageRetriever, recall_at_k
 from elicit.routing.router import aanswer_with_passages, confidence_rank
 from elicit.routing.sweep import SWEEP_LAYERS, SweepRow, sweep_layers
 from elicit.routing.thrust import ThrustScorer, threshold_for_budget
@@ -445,3 +449,28 @@ def _result(
         auroc_no_retrieval_correct=comparison.auroc,
         by_dataset=_by_dataset(config.eval_items, without, with_),
     )
+
+
+def served_config(
+    server: ServerHandle, train: Sequence[QAItem], dev: Sequence[QAItem], test: Sequence[QAItem], out_dir: Path, *,
+    questions: str, model: str | None = None, strategy: str = "vanilla", samples: int = defaults.N_SAMPLES,
+    temperature: float = defaults.TEMPERATURE, max_tokens: int | None = None, p_true: bool = True, k: int = 2,
+    concurrency: int = defaults.CONCURRENCY, seed: int = defaults.SEED, announce: Callable[[str], None] = print,
+    progress: bool = True,
+) -> RouteEvalConfig:  # fmt: skip
+    """The routing evaluation of a served model on these splits: a BM25 retriever over the built-in
+    corpus, the model's own hidden states (``model`` names its weights, as ``--model`` does) and
+    MiniLM for the topic baseline, and a chain with these settings. ``questions`` says where
+    the questions came from (stored with the settings)."""
+    retriever = BM25PassageRetriever.from_passages(build_corpus(), k=k)
+    chain = ConfidenceChain(
+        chat_model(server), strategy=strategy, n_samples=samples, temperature=temperature, max_tokens=max_tokens,
+        max_concurrency=concurrency, p_true=p_true, seed=seed,
+    )  # fmt: skip
+    settings = {"model": server.model_name, "temperature": temperature, "max_tokens": chain.max_tokens,
+                "p_true": p_true, "questions": questions}  # fmt: skip
+    return RouteEvalConfig(
+        chain, retriever, HiddenStateEmbeddings(model or server.model_name), MiniLMEmbeddings(), train, dev, test,
+        out_dir, settings=settings, k=k, concurrency=concurrency, embedding_cache=cache_dir() / "embeddings",
+        seed=seed, progress=progress, announce=announce,
+    )  # fmt: skip

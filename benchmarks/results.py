@@ -1,0 +1,257 @@
+"""``make results``: every table of docs/results/ (and the README's result lines) regenerated from runs of this code.
+
+Each section names the runs it reads; the runs are resumable JSONL files under ``--runs``,
+so an interrupted ``make results`` continues where it stopped and a finished one rebuilds
+the documents from the files alone. Models are served one at a time (two CPU servers would
+fight over the same cores), each for every section that needs it, then every document is
+written. ``--quick`` runs every section at toy size on the embedded model only, into
+``runs/results-quick`` (minutes; the documented figures are never overwritten by it).
+
+    python -m benchmarks.results [--quick] [--only demo,xiong,routing] [--url MODEL=URL ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from elicit import defaults
+from elicit.calibration.display.sentences import verdict_sentence
+from elicit.calibration.fitting import HEAD
+from elicit.datasets.bigbench import TASKS
+from elicit.model.catalogue import QWEN, SMOLLM2
+from elicit.model.loop import run_sync
+from elicit.model.serving import ServerHandle, connect, serve
+from elicit.results.demo import ademo, demo_document
+from elicit.results.document import Provenance, provenance
+from elicit.results.routing import mix_config, routing_document
+from elicit.results.runs import arecords, run_time
+from elicit.results.xiong import (
+    TEST_LIMIT,
+    TRAIN_LIMIT,
+    load_task_runs,
+    record_sets,
+    replication_line,
+    task_table,
+    xiong_document,
+)
+from elicit.routing.figures import plot_curves
+from elicit.routing.run import RouteEvalResult, arun_route_eval
+
+README = Path("README.md")
+MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
+"""The README's generated block lies between these lines."""
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How many questions each section asks: the documented sizes, or toy ones for ``--quick``."""
+
+    demo: int
+    xiong_test: int
+    xiong_train: int
+    routing: dict[str, int]
+    models: tuple[str, ...]
+
+    @classmethod
+    def of(cls, quick: bool) -> Sizes:
+        if quick:
+            return cls(24, 12, 24, {"train": 40, "dev": 20, "test": 40}, (SMOLLM2.key,))
+        return cls(300, TEST_LIMIT, TRAIN_LIMIT, {"train": 400, "dev": 200, "test": 600}, (SMOLLM2.key, QWEN.key))
+
+
+@dataclass
+class Context:
+    """Where runs and documents go, and what the run was asked to do."""
+
+    runs: Path
+    docs: Path
+    sizes: Sizes
+    seed: int
+    command: str
+    summary: dict[str, str] = field(default_factory=dict)
+    """Section -> its line in the README's generated block."""
+
+    def origin(self) -> Provenance:
+        return provenance(self.command, self.seed)
+
+    def model_runs(self, model: str) -> Path:
+        return self.runs / model
+
+
+@dataclass(frozen=True)
+class Section:
+    """One results document: the models it asks, how it asks one, and how it is written from the files."""
+
+    name: str
+    models: Callable[[Sizes], tuple[str, ...]]
+    generate: Callable[[ServerHandle, Context], None]
+    write: Callable[[Context], Path]
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def _demo_generate(server: ServerHandle, context: Context) -> None:
+    run_sync(ademo(server, context.model_runs(server.model_name) / "demo", limit=context.sizes.demo, seed=context.seed))
+
+
+def _demo_write(context: Context) -> Path:
+    folder = context.model_runs(SMOLLM2.key) / "demo"
+    result = run_sync(ademo(connect_offline(), folder, limit=context.sizes.demo, seed=context.seed, progress=False))
+    document = demo_document(result, context.origin())
+    accuracy = float(result.fit.correct.mean())
+    head = next(v for v in result.report.verdicts if v.metric == "auroc" and v.method == HEAD)
+    context.summary["demo"] = (
+        f"The demo ({len(result.fit.records)} built-in questions, {SMOLLM2.title}, {accuracy:.1%} correct), out of "
+        f"fold: {verdict_sentence(head)} ([demo](docs/results/demo.md))."
+    )
+    return document.write(context.docs / "demo.md")
+
+
+# --------------------------------------------------------------------------- xiong
+
+
+def _xiong_generate(server: ServerHandle, context: Context) -> None:
+    folder = context.model_runs(server.model_name)
+    for task in TASKS:
+        for run in record_sets(task, context.sizes.xiong_test, context.sizes.xiong_train).values():
+            run_sync(arecords(server, run, folder, seed=context.seed))
+
+
+def _xiong_write(context: Context) -> Path:
+    sizes = context.sizes
+    tables, times = {}, {}
+    for model in sizes.models:
+        folder = context.model_runs(model)
+        tables[model] = [
+            task_table(load_task_runs(task, folder, sizes.xiong_test, sizes.xiong_train), seed=context.seed)
+            for task in TASKS
+        ]
+        measured = [t for task in TASKS for run in record_sets(task, sizes.xiong_test, sizes.xiong_train).values()
+                    if (t := run_time(run, folder)) is not None]  # fmt: skip
+        runs = 5 * len(TASKS) + len(TASKS)
+        times[model] = (
+            f"Wall time of the runs behind this table: {sum(t.seconds for t in measured) / 3600:.2f} h for "
+            f"{sum(t.asked for t in measured)} questions asked in {len(measured)} of its {runs} runs (the others "
+            "were on file before this command ran, so their time was not measured here)."
+        )
+    context.summary["xiong"] = (
+        "Xiong et al.'s findings, as they came out: "
+        + " ".join(
+            replication_line(model, model_tables, seed=context.seed) + "." for model, model_tables in tables.items()
+        )
+        + " ([table](docs/results/xiong.md))"
+    )
+    return xiong_document(tables, context.origin(), seed=context.seed, wall_times=times).write(
+        context.docs / "xiong.md"
+    )
+
+
+# --------------------------------------------------------------------------- routing
+
+
+def _routing_result(server: ServerHandle, context: Context, progress: bool) -> RouteEvalResult:
+    out = context.model_runs(server.model_name) / "route-eval"
+    config = mix_config(server, out, sizes=context.sizes.routing, seed=context.seed, progress=progress)
+    result = run_sync(arun_route_eval(config))
+    plot_curves(result, out / "route-eval.png")
+    return result
+
+
+def _routing_generate(server: ServerHandle, context: Context) -> None:
+    _routing_result(server, context, progress=True)
+
+
+def _routing_write(context: Context) -> Path:
+    result = _routing_result(connect_offline(), context, progress=False)
+    designated = [r for r in result.budgets["0.3"] if r.policy == result.designated][0]
+    interval = designated.vs_random_interval
+    shown = "" if interval is None else f" [{100 * interval[0]:+.1f}, {100 * interval[1]:+.1f}]"
+    context.summary["routing"] = (
+        f"Retrieve only when unsure: the policy designated on dev ({result.designated}) against random routing at "
+        f"a 30% budget on {result.n_eval} held-out questions: {100 * (designated.vs_random or 0.0):+.1f} "
+        f"points{shown} ([routing](docs/results/routing.md))."
+    )
+    return routing_document(result, context.origin()).write(context.docs / "routing.md")
+
+
+def connect_offline() -> ServerHandle:
+    """A handle that answers no request: writing a document only reads files already complete."""
+    return ServerHandle("http://127.0.0.1:9", SMOLLM2.key)
+
+
+SECTIONS: dict[str, Section] = {
+    section.name: section
+    for section in (
+        Section("demo", lambda sizes: (SMOLLM2.key,), _demo_generate, _demo_write),
+        Section("xiong", lambda sizes: sizes.models, _xiong_generate, _xiong_write),
+        Section("routing", lambda sizes: (SMOLLM2.key,), _routing_generate, _routing_write),
+    )
+}
+
+
+@contextmanager
+def model_server(model: str, urls: dict[str, str]) -> Iterator[ServerHandle]:
+    """The given server for ``model``, else a local vLLM server started for the block."""
+    if model in urls:
+        yield connect(urls[model], model)
+        return
+    print(f"starting a local vLLM server for {model}", flush=True)
+    with serve(model) as handle:
+        yield handle
+
+
+def update_readme(summary: dict[str, str], readme: Path = README) -> None:
+    """Rewrite the README's generated block with each section's line (sections not run keep theirs)."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = MARKERS
+    match = re.search(re.escape(start) + r"\n(.*?)" + re.escape(end), text, re.DOTALL)
+    if match is None:
+        raise SystemExit(f"{readme} has no generated block between {start} and {end}")
+    lines = {m.group(1): m.group(0) for m in re.finditer(r"^- <!-- (\w+) -->.*$", match.group(1), re.MULTILINE)}
+    lines |= {name: f"- <!-- {name} --> {line}" for name, line in summary.items()}
+    block = "\n".join(lines[name] for name in SECTIONS if name in lines)
+    readme.write_text(text[: match.start(1)] + block + "\n" + text[match.end(1) :], encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="toy sizes, embedded model only, into runs/results-quick")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections to run: {', '.join(SECTIONS)}")
+    parser.add_argument("--runs", type=Path, help="where the runs' records go (default runs/results)")
+    parser.add_argument("--docs", type=Path, help="where the documents go (default docs/results)")
+    parser.add_argument("--url", action="append", default=[], help="MODEL=URL: a running server for MODEL")
+    parser.add_argument("--seed", type=int, default=defaults.SEED)
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown:
+        raise SystemExit(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
+    root = Path("runs/results-quick" if args.quick else "runs/results")
+    context = Context(
+        runs=args.runs or root, docs=args.docs or (root / "docs" if args.quick else Path("docs/results")),
+        sizes=Sizes.of(args.quick), seed=args.seed,
+        command="python -m benchmarks.results " + shlex.join(argv if argv is not None else sys.argv[1:]),
+    )  # fmt: skip
+    urls = dict(spec.split("=", 1) for spec in args.url)
+    for model in dict.fromkeys(m for name in chosen for m in SECTIONS[name].models(context.sizes)):
+        with model_server(model, urls) as server:
+            for name in chosen:
+                if model in SECTIONS[name].models(context.sizes):
+                    print(f"{name}: asking {model}", flush=True)
+                    SECTIONS[name].generate(server, context)
+    for name in chosen:
+        print(f"{name}: {SECTIONS[name].write(context)}", flush=True)
+    if not args.quick:
+        update_readme(context.summary)
+
+
+if __name__ == "__main__":
+    main()
