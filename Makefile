@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH_PIP_ARGS ?=
 BROWSER_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
-.PHONY: setup browser demo test lint typecheck bench results results-quick qwen
+.PHONY: setup browser demo test lint typecheck bench results results-quick
 
 setup: $(VENV)/.elicit-installed browser
 
@@ -50,3 +50,13 @@ typecheck: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks.serving
+
+# Every table of docs/results/ and the README's result lines, from runs of this code (hours on
+# a 2-core CPU: the runs resume, so an interrupted call continues); the quick mode takes minutes
+# and writes to runs/results-quick/ only.
+results: setup
+	$(BIN)/pip install -e '.[qwen]' $(TORCH_PIP_ARGS)
+	$(BIN)/python -m benchmarks.results
+
+results-quick: setup
+	$(BIN)/python -m benchmarks.results --quick

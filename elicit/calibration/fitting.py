@@ -28,7 +28,7 @@ from sklearn.base import clone
 
 from elicit.calibration.calibrators import BestSingle, Calibrator, fit_baselines
 from elicit.calibration.features import signal_matrix
-from elicit.calibration.head import FUSED, FusionHead
+from elicit.calibration.head import FUSED, FusionHead, Rule
 from elicit.calibration.head_file import provenance_for
 from elicit.calibration.labels import require_per_class
 from elicit.calibration.stats import cross_fit_folds
@@ -104,7 +104,13 @@ def _check_labels(records: Sequence[EvalRecord], k: int) -> None:
 
 
 def cross_fit(
-    records: Sequence[EvalRecord], k: int = 5, seed: int = 0, *, source: str | None = None, nonnegative: bool = True
+    records: Sequence[EvalRecord],
+    k: int = 5,
+    seed: int = 0,
+    *,
+    source: str | None = None,
+    nonnegative: bool = True,
+    rule: Rule = "one-se",
 ) -> CrossFit:
     """Out-of-fold predictions of the head, the fused model, the best single feature and every
     baseline, and the head refit on everything.
@@ -119,7 +125,7 @@ def cross_fit(
     folds = cross_fit_folds([r.id for r in kept], correct, groups=datasets, k=k, seed=seed)
     signals = [r.signals for r in kept]
     scores, fallbacks = raw_scores(kept)
-    template = FusionHead(nonnegative=nonnegative, seed=seed)
+    template = FusionHead(nonnegative=nonnegative, rule=rule, seed=seed)
     fitted: dict[str, NDArray[np.float64]] = {name: np.full(len(kept), np.nan) for name in (HEAD, FUSED, BEST_SINGLE)}
     head_choices: list[str] = []
     rivals: list[str] = []

@@ -11,12 +11,20 @@ on the training rows alone, by one inner stratified cross-validation:
    ``CalibratedClassifierCV`` does);
 2. that candidate competes with every single feature under a Platt or an isotonic map,
    all scored by their cross-validated Brier score on the same rows;
-3. the fused model (under its better map) stays unless the best single candidate beats it
-   by more than one standard error of their paired per-question Brier difference (the
-   one-standard-error rule): with forty candidates and a few hundred rows the lowest
-   Brier score is partly luck, and picking it outright loses to the fused model on new
-   questions. The head is the chosen candidate refit on all rows; every candidate's scores,
-   with its paired difference to the fused one, stay in the head.
+3. the choice between them follows a rule (``FusionHead(rule=...)``). With forty
+   candidates and a few hundred rows the lowest Brier score is partly luck, so neither rule
+   takes it outright; both weigh a single feature against the fused model (under its better
+   map) by one standard error of their paired per-question Brier difference:
+
+   - ``one-se`` (the default), the textbook one-standard-error rule: the simplest candidate
+     within one standard error of the best. A single feature is simpler than the fused model,
+     so the fused model is kept only when it beats every single feature by more than one
+     standard error; otherwise the best single feature within that error is chosen.
+   - ``fused-unless-beaten``: the fused model is kept unless a single feature beats it by
+     more than one standard error (the rule leans toward the complex candidate).
+
+   The head is the chosen candidate refit on all rows; every candidate's scores, with its
+   paired difference to the fused one, stay in the head.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,6 +49,9 @@ from elicit.types import RunSetup, Signals
 
 FUSED = "fused"
 """The name of the fused (logistic) candidate; single-feature candidates are named by feature."""
+
+Rule = Literal["one-se", "fused-unless-beaten"]
+RULES: tuple[str, ...] = get_args(Rule)
 
 
 class HeadMismatch(ValueError):
@@ -68,11 +79,13 @@ class FusionHead(BaseEstimator):  # type: ignore[misc]
         *,
         select: bool = True,
         nonnegative: bool = True,
+        rule: Rule = "one-se",
         seed: int = 0,
     ) -> None:
         self.features = features
         self.select = select
         self.nonnegative = nonnegative
+        self.rule = rule
         self.seed = seed
 
     def fit(self, signals: Sequence[Signals], labels: Sequence[bool]) -> Self:
@@ -81,7 +94,9 @@ class FusionHead(BaseEstimator):  # type: ignore[misc]
             signals, labels, None if self.features is None else list(self.features), nonnegative=self.nonnegative,
             seed=self.seed,
         )  # fmt: skip
-        self._adopt(selection, selection.best() if self.select else selection.best(FUSED))
+        if self.rule not in RULES:
+            raise ValueError(f"rule must be one of {', '.join(RULES)}, got {self.rule!r}")
+        self._adopt(selection, selection.choose(self.rule) if self.select else selection.best(FUSED))
         self.provenance_: HeadProvenance | None = None
         return self
 
@@ -261,13 +276,18 @@ class Selection:
         ]
         return cls(y, linear, scores, means, candidates)
 
-    def best(self, name: str | None = None) -> Candidate:
-        """The chosen candidate by the one-standard-error rule, or the best one of ``name``."""
-        if name is not None:
-            return min((c for c in self.candidates if c.name == name), key=lambda c: c.brier)
+    def best(self, name: str) -> Candidate:
+        """The best candidate called ``name`` (its better map)."""
+        return min((c for c in self.candidates if c.name == name), key=lambda c: c.brier)
+
+    def choose(self, rule: Rule) -> Candidate:
+        """The candidate ``rule`` picks (see the module docstring)."""
         fused = self.best(FUSED)
-        single = min((c for c in self.candidates if c.name != FUSED), key=lambda c: c.brier)
-        return single if single.vs_fused + single.vs_fused_se < 0 else fused
+        singles = sorted((c for c in self.candidates if c.name != FUSED), key=lambda c: c.brier)
+        if rule == "fused-unless-beaten":
+            return singles[0] if singles[0].vs_fused + singles[0].vs_fused_se < 0 else fused
+        within = [c for c in singles if c.vs_fused - c.vs_fused_se <= 0]
+        return within[0] if within else fused
 
 
 def _out_of_fold(

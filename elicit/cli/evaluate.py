@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -14,7 +14,7 @@ from elicit import defaults
 from elicit.calibration.display.report_files import write_report
 from elicit.calibration.display.terminal import print_table
 from elicit.calibration.fitting import HEAD, dataset_of, raw_scores, scored_records
-from elicit.calibration.head import FusionHead
+from elicit.calibration.head import RULES, FusionHead, Rule
 from elicit.calibration.report import build_report
 from elicit.calibration.rows import INTERVAL_NOTE
 from elicit.chains import served_chain
@@ -177,12 +177,15 @@ def fit_command(
     nonnegative: Annotated[
         bool, typer.Option(help="Keep the fused model's feature weights >= 0 (--no-nonnegative: signed weights).")
     ] = True,
+    rule: Annotated[
+        str, typer.Option(help=f"How the head chooses between the fused model and one feature: {', '.join(RULES)}.")
+    ] = "one-se",
 ) -> None:
     """Fit the fusion head and baselines by cross-fitting, compare every method out of sample, save the head."""
     try:
         result = fit_to_folder(
             load_records(records), out, folds=folds, seed=seed, title=f"Out-of-fold calibration: {records.name}",
-            source=str(records), nonnegative=nonnegative,
+            source=str(records), nonnegative=nonnegative, rule=cast(Rule, rule),
         )  # fmt: skip
         print_fit(result, console, folds=folds, seed=seed)
     except ValueError as exc:

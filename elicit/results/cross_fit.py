@@ -17,6 +17,7 @@ from elicit.calibration.display.report_files import write_report
 from elicit.calibration.display.sentences import verdict_sentence
 from elicit.calibration.display.terminal import print_table
 from elicit.calibration.fitting import BEST_SINGLE, HEAD, CrossFit, cross_fit
+from elicit.calibration.head import Rule
 from elicit.calibration.report import Report, cross_fit_report
 from elicit.types import EvalRecord
 
@@ -35,10 +36,10 @@ class FitResult:
 
 def fit_to_folder(
     records: Sequence[EvalRecord], out_dir: Path, *, title: str, folds: int = defaults.FOLDS, seed: int = defaults.SEED,
-    source: str | None = None, nonnegative: bool = True,
+    source: str | None = None, nonnegative: bool = True, rule: Rule = "one-se",
 ) -> FitResult:  # fmt: skip
     """Cross-fit ``records``, save the head refit on all of them and the report, in ``out_dir``."""
-    fit = cross_fit(records, k=folds, seed=seed, source=source, nonnegative=nonnegative)
+    fit = cross_fit(records, k=folds, seed=seed, source=source, nonnegative=nonnegative, rule=rule)
     out_dir.mkdir(parents=True, exist_ok=True)
     head_path = out_dir / HEAD_FILE
     fit.head.save(head_path)

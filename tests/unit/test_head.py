@@ -86,16 +86,21 @@ def test_head_fuses_when_signals_complement_each_other() -> None:
 def test_head_keeps_the_single_signal_when_the_rest_is_noise(train, test_set) -> None:
     """Never worse than the best single signal: here agreement alone generates the labels.
 
-    With signed weights the fused model chases the noise and the single signal is chosen; with
-    the default, non-negative weights, whatever is chosen must be as good on new questions.
+    The one-standard-error rule takes the simplest candidate within one standard error of the
+    best, so it keeps agreement alone; the rule that keeps the fused model unless a single
+    feature beats it clearly keeps the fused one. Either must be as good on new questions.
     """
     chosen = FusionHead(nonnegative=False).fit(*train)
-    best = min(chosen.candidates_, key=lambda c: c.brier)
-    assert chosen.choice == f"{best.name}+{best.map}"
+    assert chosen.feature_ == "agreement"
+    fused = FusionHead(nonnegative=False, rule="fused-unless-beaten").fit(*train)
+    best_single = min((c for c in fused.candidates_ if c.name != FUSED), key=lambda c: c.brier)
+    assert fused.linear_ is not None and best_single.vs_fused + best_single.vs_fused_se >= 0
     single = FusionHead(features=["agreement"], select=True).fit(*train)
     single_brier = brier_score_loss(test_set[1], single.predict(test_set[0]))
-    for fitted in (chosen, FusionHead().fit(*train)):
+    for fitted in (chosen, fused, FusionHead().fit(*train)):
         assert brier_score_loss(test_set[1], fitted.predict(test_set[0])) <= single_brier + 0.01
+    with pytest.raises(ValueError, match="rule must be one of one-se, fused-unless-beaten"):
+        FusionHead(rule="largest").fit(*train)  # type: ignore[arg-type]
 
 
 def test_any_candidate_can_be_adopted_from_one_fit(train, tmp_path: Path) -> None:
