@@ -96,6 +96,13 @@ class Signals(_Model):
         """Signal name -> value, in the order they were computed (the registry's)."""
         return dict(self.__pydantic_extra__ or {})
 
+    def with_value(self, name: str, value: float) -> Signals:
+        """A copy with signal ``name`` set (its missing reason, if any, dropped): how a value
+        computed later, such as a fitted probe's, joins the others."""
+        return Signals.model_validate(
+            {**self.model_dump(), name: value, "missing": {k: v for k, v in self.missing.items() if k != name}}
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Values and reasons for missing ones, as plain JSON."""
         return self.model_dump(mode="json")
@@ -109,12 +116,14 @@ class Elicitation(_Model):
     """The answer to one question with its confidence, every signal, and the samples behind them.
 
     ``context`` holds the passages the question was answered from, if any (retrieval).
-    ``imputed`` names the signals a fusion head filled in by its missing rule.
+    ``imputed`` names the signals a fusion head filled in by its missing rule. ``certified``
+    says whether the confidence reaches a certificate's threshold (None: no certificate given).
     """
 
     question: str
     answer: str | None
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    certified: bool | None = None
     confidence_source: str = "default"
     imputed: list[str] = Field(default_factory=list)
     strategy: str

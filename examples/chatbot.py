@@ -15,12 +15,12 @@ import argparse
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from elicit import chat_model, serve, with_confidence
-from elicit.chains import ConfidenceWrapper
+from elicit.chains import ConfidenceChatModel
 
 SYSTEM = "You are a helpful assistant. Answer briefly."
 
 
-def reply(bot: ConfidenceWrapper, history: list[BaseMessage]) -> tuple[str, dict]:
+def reply(bot: ConfidenceChatModel, history: list[BaseMessage]) -> tuple[str, dict]:
     """Stream one reply to the terminal; return its text and confidence."""
     parts: list[str] = []
     confidence: dict = {}
@@ -42,7 +42,7 @@ def describe(confidence: dict) -> str:
     return f"     [confidence {shown}{answer}]{flag}"
 
 
-def chat(bot: ConfidenceWrapper) -> None:
+def chat(bot: ConfidenceChatModel) -> None:
     history: list[BaseMessage] = [SystemMessage(content=SYSTEM)]
     while True:
         try:

@@ -56,6 +56,7 @@ from elicit.model.loop import discard
 from elicit.model.serving import ServerHandle
 
 if TYPE_CHECKING:  # scikit-learn loads only when a fitted head is actually used
+    from elicit.calibration.certificate import Certificate
     from elicit.calibration.head import FusionHead
 
 logger = logging.getLogger(__name__)
@@ -174,13 +175,14 @@ class Upstream:
     def __init__(
         self, url: str, *, model: str | None, n_samples: int, temperature: float, max_tokens: int | None,
         threshold: float, fusion: FusionHead | None, seed: int | None, timeout: float,
+        certificate: Certificate | None = None,
     ) -> None:  # fmt: skip
         self.url = url.rstrip("/")
         self.model = model
         self.timeout = timeout
         self.settings: dict[str, Any] = {
             "n_samples": n_samples, "temperature": temperature, "max_tokens": max_tokens,
-            "threshold": threshold, "fusion": fusion, "seed": seed,
+            "threshold": threshold, "fusion": fusion, "seed": seed, "certificate": certificate,
         }  # fmt: skip
         self.client: httpx.AsyncClient | None = None
         self._scorers: dict[str, ConversationScorer] = {}
@@ -342,12 +344,14 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_n: int = DEFAULT_MAX_N,
     timeout: float = 600.0,
+    certificate: Certificate | None = None,
 ) -> FastAPI:
     """The proxy app in front of ``upstream_url`` (a server root, e.g. ``http://127.0.0.1:8000``).
 
     ``n_samples``, ``temperature``, ``max_tokens`` and ``seed`` are the confidence samples'
     settings (see :class:`~elicit.chains.conversation.ConversationScorer`); the forwarded
-    request keeps the client's own.
+    request keeps the client's own. With a ``certificate``, every confidence object says
+    whether it is certified, and carries the certificate's threshold, α and δ.
     """
     if not upstream_url.startswith(("http://", "https://")):
         raise ValueError(f"upstream_url must start with http:// or https://, got {upstream_url!r}")
@@ -359,7 +363,7 @@ def create_app(
         raise ValueError("api_key must not be empty (pass None for no key)")
     upstream = Upstream(
         upstream_url, model=model, n_samples=n_samples, temperature=temperature, max_tokens=max_tokens,
-        threshold=threshold, fusion=fusion, seed=seed, timeout=timeout,
+        threshold=threshold, fusion=fusion, seed=seed, timeout=timeout, certificate=certificate,
     )  # fmt: skip
 
     @asynccontextmanager

@@ -32,9 +32,12 @@ from elicit.calibration.head import FUSED, FusionHead, Rule
 from elicit.calibration.head_file import provenance_for
 from elicit.calibration.labels import require_per_class
 from elicit.calibration.stats import cross_fit_folds
+from elicit.calibration.white_box import AnswerProbe, probe_text, stacked_values
 from elicit.datasets.items import dataset_name
+from elicit.model.hidden_states import HiddenStateEmbeddings
 from elicit.signals.registry import names
-from elicit.types import EvalRecord
+from elicit.signals.white_box import ANSWER_PROBE
+from elicit.types import EvalRecord, Signals
 
 HEAD = "head"
 BEST_SINGLE = "best single"
@@ -58,6 +61,8 @@ class CrossFit:
     excluded_few_shot: int = 0
     head_choices: list[str] = field(default_factory=list)
     best_single_choices: list[str] = field(default_factory=list)
+    probe: AnswerProbe | None = None
+    """The answer probe refit on every record, when hidden states were read (``white_box``)."""
 
 
 def dataset_of(record: EvalRecord) -> str:
@@ -111,12 +116,17 @@ def cross_fit(
     source: str | None = None,
     nonnegative: bool = True,
     rule: Rule = "one-se",
+    white_box: HiddenStateEmbeddings | None = None,
 ) -> CrossFit:
     """Out-of-fold predictions of the head, the fused model, the best single feature and every
     baseline, and the head refit on everything.
 
     A baseline is kept only if it could be fitted in every fold (its signal present in
-    each training part), so that every method scores every question.
+    each training part), so that every method scores every question. With ``white_box`` (the
+    hidden states of the records' model), the answer probe joins the signals: fitted inside
+    each training part, its values on the training rows are out of fold there (see
+    :func:`~elicit.calibration.white_box.stacked_values`), so the head learns what it is
+    worth on questions it did not see; ``raw:answer_probe`` is its out-of-fold score.
     """
     kept, excluded = scored_records(records)
     _check_labels(kept, k)
@@ -129,12 +139,20 @@ def cross_fit(
     fitted: dict[str, NDArray[np.float64]] = {name: np.full(len(kept), np.nan) for name in (HEAD, FUSED, BEST_SINGLE)}
     head_choices: list[str] = []
     rivals: list[str] = []
+    texts = [probe_text(r.question, r.answer) for r in kept]
+    probe_scores = np.full(len(kept), np.nan)
     for fold in range(k):
         train = np.flatnonzero(folds != fold)
         test = np.flatnonzero(folds == fold)
         train_signals = [signals[i] for i in train]
         train_labels = correct[train].tolist()
         test_signals = [signals[i] for i in test]
+        if white_box is not None:
+            train_signals, test_signals, _ = _with_probe(
+                white_box, train_signals, [texts[i] for i in train], train_labels, test_signals,
+                [texts[i] for i in test], seed,
+            )  # fmt: skip
+            probe_scores[test] = [s.get(ANSWER_PROBE) for s in test_signals]
         head = clone(template).fit(train_signals, train_labels)
         fitted[HEAD][test] = head.predict(test_signals)
         head_choices.append(head.choice)
@@ -147,6 +165,10 @@ def cross_fit(
         for name, calibrator in baselines.items():
             fitted.setdefault(name, np.full(len(kept), np.nan))[test] = calibrator.predict(test_signals)
     scores.update({name: values for name, values in fitted.items() if not np.isnan(values).any()})
+    probe = None
+    if white_box is not None:
+        scores[f"raw:{ANSWER_PROBE}"] = probe_scores
+        signals, _, probe = _with_probe(white_box, signals, texts, correct.tolist(), [], [], seed)
     setups = {r.setup.model_dump_json() for r in kept if r.setup is not None}
     setup = kept[0].setup if len(setups) == 1 else None
     head = clone(template).fit(signals, correct.tolist())
@@ -154,4 +176,18 @@ def cross_fit(
     return CrossFit(
         head=head, records=kept, correct=correct, datasets=datasets, folds=folds, scores=scores,
         fallbacks=fallbacks, excluded_few_shot=excluded, head_choices=head_choices, best_single_choices=rivals,
+        probe=probe,
     )  # fmt: skip
+
+
+def _with_probe(
+    encoder: HiddenStateEmbeddings, train: Sequence[Signals], train_texts: Sequence[str], labels: Sequence[bool],
+    test: Sequence[Signals], test_texts: Sequence[str], seed: int,
+) -> tuple[list[Signals], list[Signals], AnswerProbe]:  # fmt: skip
+    """Both sides' signals with the answer probe's values: out of fold on the training side."""
+    train_values, test_values, probe = stacked_values(encoder, train_texts, labels, test_texts, seed=seed)
+    return (
+        [s.with_value(ANSWER_PROBE, float(v)) for s, v in zip(train, train_values, strict=True)],
+        [s.with_value(ANSWER_PROBE, float(v)) for s, v in zip(test, test_values, strict=True)],
+        probe,
+    )

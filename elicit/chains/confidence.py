@@ -29,6 +29,7 @@ from elicit.signals.registry import combination
 from elicit.types import Elicitation, RunSetup, Sample, Signals
 
 if TYPE_CHECKING:  # scikit-learn loads only when a fitted head is actually used
+    from elicit.calibration.certificate import Certificate
     from elicit.calibration.head import FusionHead
 
 QuestionInput = str | Mapping[str, Any]
@@ -129,7 +130,10 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
     answer when ``reference`` is on. ``confidence`` comes from ``fusion`` when a fitted head
     is given, else from :func:`default_confidence`. ``encoder`` embeds answers for the
     semantic signals (default: the bundled sentence model); ``seed`` seeds every sampling
-    request from the question, so a run reproduces (None: unseeded).
+    request from the question, so a run reproduces (None: unseeded). With a ``certificate``
+    every answer says whether it is ``certified``: its confidence reaches the threshold whose
+    answers are wrong at most the certificate's risk (for this model, strategy, sample count
+    and confidence source, which the certificate must match).
     """
 
     def __init__(
@@ -148,6 +152,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         max_concurrency: int = defaults.CONCURRENCY,
         seed: int | None = defaults.SEED,
         encoder: TextEncoder | None = None,
+        certificate: Certificate | None = None,
     ) -> None:
         asked = get_strategy(strategy)
         max_tokens = asked.max_tokens if max_tokens is None else max_tokens
@@ -168,8 +173,11 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         self.max_concurrency = max_concurrency
         self.seed = seed
         self.encoder = encoder
+        self.certificate = certificate
         if fusion is not None:
             fusion.check_setup(self.setup)
+        if certificate is not None:
+            certificate.check(self.setup, fusion)
 
     @property
     def setup(self) -> RunSetup:
@@ -246,6 +254,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
             question=question,
             answer=answer,
             confidence=confidence,
+            certified=None if self.certificate is None else self.certificate.certifies(confidence),
             confidence_source=source,
             imputed=self.fusion.imputed(signals) if self.fusion is not None else [],
             strategy=self.strategy,

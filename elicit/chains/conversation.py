@@ -49,6 +49,7 @@ from elicit.signals.groups import group_answers
 from elicit.types import Sample, Signals
 
 if TYPE_CHECKING:  # scikit-learn loads only when a fitted head is actually used
+    from elicit.calibration.certificate import Certificate
     from elicit.calibration.head import FusionHead
 
 T = TypeVar("T")
@@ -63,7 +64,9 @@ class ConversationConfidence(BaseModel):
 
     ``answer`` is the claim that was scored, read from the reply, and ``statement`` the
     sentence it was read from; with no claim both are None, ``value`` is None and ``reason``
-    says why. ``question`` is the user turn the reply answers.
+    says why. ``question`` is the user turn the reply answers. With a certificate, ``certified``
+    says whether the value reaches its threshold, ``certificate`` holds its threshold, risk α
+    and δ, and ``low_trust`` means "not certified"; without one, it means ``value < threshold``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -79,6 +82,8 @@ class ConversationConfidence(BaseModel):
     n_samples: int
     signals: Signals
     samples: list[str] = Field(default_factory=list)
+    certified: bool | None = None
+    certificate: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON, signals included (``Signals.to_dict``)."""
@@ -145,6 +150,7 @@ class ConversationScorer:
         threshold: float = defaults.LOW_TRUST,
         prompts: PromptSet | None = None,
         seed: int | None = defaults.SEED,
+        certificate: Certificate | None = None,
     ) -> None:
         if not isinstance(llm, BaseChatModel):
             raise ValueError(f"chat_model must be a LangChain BaseChatModel, got {type(llm).__name__}")
@@ -159,19 +165,15 @@ class ConversationScorer:
         self.threshold = threshold
         self.prompts = prompts or PromptSet(n_examples=few_shot_for(getattr(llm, "model_name", None)))
         self.seed = seed
+        self.certificate = certificate
+        setup = run_setup(
+            llm, self.prompts, STRATEGY, n_samples=n_samples, temperature=temperature, max_tokens=max_tokens,
+            p_true=p_true, seed=seed,
+        )  # fmt: skip
         if fusion is not None:
-            fusion.check_setup(
-                run_setup(
-                    llm,
-                    self.prompts,
-                    STRATEGY,
-                    n_samples=n_samples,
-                    temperature=temperature,
-                    max_tokens=max_tokens,
-                    p_true=p_true,
-                    seed=seed,
-                )  # fmt: skip
-            )
+            fusion.check_setup(setup)
+        if certificate is not None:
+            certificate.check(setup, fusion)
 
     def sample_messages(self, messages: Sequence[BaseMessage]) -> list[BaseMessage]:
         """Instruction system turn, few-shot turns, then the conversation's other turns unchanged."""
@@ -215,10 +217,13 @@ class ConversationScorer:
         )  # fmt: skip
         if claim.answer is None:
             value, source = None, "no claim"
+        certified = None if self.certificate is None else self.certificate.certifies(value)
         return ConversationConfidence(
             value=value,
             source=source,
-            low_trust=value is None or value < self.threshold,
+            low_trust=value is None or value < self.threshold if certified is None else not certified,
+            certified=certified,
+            certificate=None if self.certificate is None else self.certificate.summary(),
             threshold=self.threshold,
             question=question,
             answer=claim.answer,
@@ -229,6 +234,10 @@ class ConversationScorer:
             samples=[sample.answer or "" for sample in samples],
         )
 
+    def start_sampling(self, messages: Sequence[BaseMessage]) -> asyncio.Future[list[Sample]]:
+        """Start drawing the samples of a conversation, so they are drawn while its reply is written."""
+        return asyncio.ensure_future(self.asample(messages))
+
     async def assess(
         self, messages: Sequence[BaseMessage], main: Awaitable[T], replies: Callable[[T], list[str]]
     ) -> tuple[T, list[ConversationConfidence]]:
@@ -237,7 +246,7 @@ class ConversationScorer:
         The samples do not depend on the reply, so drawing them alongside it hides their latency;
         several replies (choices) share them and differ only in the claim scored and P(True).
         """
-        sampling = asyncio.ensure_future(self.asample(messages))
+        sampling = self.start_sampling(messages)
         try:
             result = await main
         except BaseException:

@@ -14,10 +14,12 @@ from elicit import defaults
 from elicit.chains import ConfidenceChain
 from elicit.cli.common import (
     BaseUrlOption,
+    CertificateOption,
     MaxTokensOption,
     ModelOption,
     SamplesOption,
     TemperatureOption,
+    certificate_file,
     console,
     fail,
     fusion_head,
@@ -31,8 +33,9 @@ from elicit.types import Elicitation
 
 
 def _signal_table(elicitation: Elicitation) -> Table:
+    verdict = {None: "", True: "   certified", False: "   NOT certified"}[elicitation.certified]
     table = Table(title=f"answer: {escape(repr(elicitation.answer))}   confidence: {pct(elicitation.confidence)} "
-                  f"({elicitation.confidence_source})")  # fmt: skip
+                  f"({elicitation.confidence_source}){verdict}")  # fmt: skip
     table.add_column("signal")
     table.add_column("value", justify="right")
     table.add_column("why missing", style="dim")
@@ -63,6 +66,7 @@ def ask(
         list[str] | None, typer.Option(help="Wrong answers for misleading hints (strategy 'hint').")
     ] = None,
     fusion: Annotated[Path | None, typer.Option(help="A fitted fusion head (JSON) for the confidence.")] = None,
+    certificate: CertificateOption = None,
     show_samples: Annotated[bool, typer.Option(help="Print every sample.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
     model: ModelOption = None,
@@ -71,10 +75,11 @@ def ask(
     """Answer a question with its confidence and every signal."""
     try:
         head = fusion_head(fusion)
+        certified = certificate_file(certificate)
         with server_for(model, base_url) as handle:
             chain = ConfidenceChain(
                 chat_model(handle), strategy=strategy, n_samples=samples, temperature=temperature,
-                max_tokens=max_tokens, hint_pool=hint or (), fusion=head,
+                max_tokens=max_tokens, hint_pool=hint or (), fusion=head, certificate=certified,
             )  # fmt: skip
             result = chain.invoke(question)
     except ValueError as exc:

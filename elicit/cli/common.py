@@ -16,6 +16,7 @@ from elicit.model import materialize as models
 from elicit.model.serving import BASE_URL_ENV, ServerHandle, ServingError, serve
 
 if TYPE_CHECKING:
+    from elicit.calibration.certificate import Certificate
     from elicit.calibration.head import FusionHead
 
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -56,6 +57,20 @@ def fusion_head(path: Path | None) -> FusionHead | None:
     from elicit.calibration.head import FusionHead
 
     return FusionHead.load(path)
+
+
+def certificate_file(path: Path | None) -> Certificate | None:
+    """The certificate saved at ``path``, if any."""
+    if path is None:
+        return None
+    from elicit.calibration.certificate import Certificate
+
+    return Certificate.read(path)
+
+
+CertificateOption = Annotated[
+    Path | None, typer.Option(help="A certificate (elicit certify): mark answers below its threshold not certified.")
+]
 
 
 def pct(value: float | None) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-COMMAND_MODULES = ("ask", "evaluate", "datasets", "proxy", "route", "serve")
+COMMAND_MODULES = ("ask", "evaluate", "decide", "datasets", "proxy", "route", "serve")
 """The modules under ``elicit.cli`` that register commands, in the order they are listed."""
 
 

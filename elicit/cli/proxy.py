@@ -10,7 +10,15 @@ import uvicorn
 
 from elicit import defaults
 from elicit.apps.proxy import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_N, create_app
-from elicit.cli.common import MaxTokensOption, TemperatureOption, console, fail, fusion_head
+from elicit.cli.common import (
+    CertificateOption,
+    MaxTokensOption,
+    TemperatureOption,
+    certificate_file,
+    console,
+    fail,
+    fusion_head,
+)
 from elicit.cli.group import app
 from elicit.model.serving import BASE_URL_ENV, DEFAULT_HOST
 
@@ -38,6 +46,7 @@ def proxy_command(
     max_tokens: MaxTokensOption = None,
     threshold: Annotated[float, typer.Option(help="Confidence below this is flagged low_trust.")] = defaults.LOW_TRUST,
     fusion: Annotated[Path | None, typer.Option(help="A fitted fusion head (JSON) for the confidence.")] = None,
+    certificate: CertificateOption = None,
     max_n: Annotated[int, typer.Option(help="Largest 'n' (choices) a request may ask for.")] = DEFAULT_MAX_N,
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted.")] = DEFAULT_MAX_BODY_BYTES,
 ) -> None:
@@ -46,10 +55,11 @@ def proxy_command(
         raise fail(ValueError(f"no upstream: pass --upstream URL or set {BASE_URL_ENV}"))
     try:
         head = fusion_head(fusion)
+        certified = certificate_file(certificate)
         proxy_app = create_app(
             upstream, model=model, api_key=api_key, n_samples=samples, temperature=temperature,
             max_tokens=max_tokens, threshold=threshold, fusion=head, seed=seed, max_body_bytes=max_body_bytes,
-            max_n=max_n,
+            max_n=max_n, certificate=certified,
         )  # fmt: skip
     except ValueError as exc:
         raise fail(exc) from exc

@@ -17,6 +17,9 @@ from elicit import defaults
 from elicit.calibration.calibrators import BestSingle
 from elicit.calibration.fitting import BEST_SINGLE, HEAD, dataset_of, scored_records
 from elicit.calibration.head import FusionHead
+from elicit.calibration.white_box import AnswerProbe, probe_text, stacked_values
+from elicit.model.hidden_states import HiddenStateEmbeddings
+from elicit.signals.white_box import ANSWER_PROBE
 from elicit.types import EvalRecord
 
 
@@ -31,13 +34,22 @@ class HeldOut:
     datasets: list[str]
     scores: dict[str, NDArray[np.float64]]
     n_train: int
+    probe: AnswerProbe | None = None
 
 
-def held_out(train: Sequence[EvalRecord], test: Sequence[EvalRecord], *, seed: int = defaults.SEED) -> HeldOut:
+def held_out(
+    train: Sequence[EvalRecord],
+    test: Sequence[EvalRecord],
+    *,
+    seed: int = defaults.SEED,
+    white_box: HiddenStateEmbeddings | None = None,
+) -> HeldOut:
     """Fit the head and the best single signal on ``train``; score ``test`` with both.
 
     Records the prompt shows as few-shot examples are left out of both sides; a test record
-    that is also a training record is refused, naming it.
+    that is also a training record is refused, naming it. With ``white_box`` the answer probe
+    joins the signals of both sides, out of fold on the training side (see
+    :func:`~elicit.calibration.white_box.stacked_values`), so head and rival may both use it.
     """
     fitting, _ = scored_records(train)
     judged, _ = scored_records(test)
@@ -46,11 +58,18 @@ def held_out(train: Sequence[EvalRecord], test: Sequence[EvalRecord], *, seed: i
         raise ValueError(f"{len(seen)} held-out records are training records too (e.g. {sorted(seen)[0]!r})")
     signals = [record.signals for record in fitting]
     labels = [record.correct for record in fitting]
+    tested = [record.signals for record in judged]
+    probe = None
+    if white_box is not None:
+        train_texts = [probe_text(r.question, r.answer) for r in fitting]
+        test_texts = [probe_text(r.question, r.answer) for r in judged]
+        train_values, test_values, probe = stacked_values(white_box, train_texts, labels, test_texts, seed=seed)
+        signals = [s.with_value(ANSWER_PROBE, float(v)) for s, v in zip(signals, train_values, strict=True)]
+        tested = [s.with_value(ANSWER_PROBE, float(v)) for s, v in zip(tested, test_values, strict=True)]
     head = FusionHead(seed=seed).fit(signals, labels)
     rival = BestSingle().fit(signals, labels)
-    tested = [record.signals for record in judged]
     return HeldOut(
         head=head, rival=rival, records=judged, correct=np.array([r.correct for r in judged], dtype=bool),
         datasets=[dataset_of(r) for r in judged],
-        scores={HEAD: head.predict(tested), BEST_SINGLE: rival.predict(tested)}, n_train=len(fitting),
+        scores={HEAD: head.predict(tested), BEST_SINGLE: rival.predict(tested)}, n_train=len(fitting), probe=probe,
     )  # fmt: skip

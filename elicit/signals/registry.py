@@ -9,7 +9,7 @@ which then appears in all of them.
 
 from __future__ import annotations
 
-from elicit.signals import consistency, logit, self_eval, semantic, verbal
+from elicit.signals import consistency, logit, self_eval, semantic, verbal, white_box
 from elicit.signals.spec import Combination, SignalSpec
 
 BUILT_IN: tuple[SignalSpec, ...] = (
@@ -18,6 +18,7 @@ BUILT_IN: tuple[SignalSpec, ...] = (
     *logit.SIGNALS,
     *self_eval.SIGNALS,
     *semantic.SIGNALS,
+    *white_box.SIGNALS,
 )
 """The signals elicit ships, in the order records and reports list them."""
 

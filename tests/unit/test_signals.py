@@ -144,6 +144,7 @@ def test_compute_signals_fills_everything_from_matching_samples() -> None:
     assert signals.missing == {
         "token_entropy": "no top_logprobs at the answer tokens",
         **dict.fromkeys(("embedding_similarity", "answer_similarity", "eigen_confidence"), no_encoder),
+        "answer_probe": "no hidden-state probe given",
     }
 
 
@@ -163,6 +164,7 @@ def test_compute_signals_missing_reasons() -> None:
         "embedding_similarity": "no embedding model given",
         "answer_similarity": "no embedding model given",
         "eigen_confidence": "no embedding model given",
+        "answer_probe": "no hidden-state probe given",
     }
     failed = compute_signals([paris_sample("Paris", None, None)] * 2, "Paris", p_true_reason="request failed")
     assert failed.missing["p_true"] == "request failed"  # why the separate request gave nothing
@@ -176,7 +178,10 @@ def test_compute_signals_missing_reasons() -> None:
     assert no_answer.missing["margin"] == "no sample gave a parsable answer"
     empty = compute_signals([], "Paris", p_true=0.3)
     assert set(empty.missing) == set(SIGNAL_NAMES) - {"p_true"}
-    assert set(empty.missing.values()) == {"no samples"}
+    assert {empty.missing.pop("answer_probe")} | set(empty.missing.values()) == {
+        "no samples",
+        "no hidden-state probe given",  # evidence gathered beside the samples, like P(True)
+    }
 
 
 def test_compute_signals_rejects_out_of_range_p_true() -> None:

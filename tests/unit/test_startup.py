@@ -42,7 +42,7 @@ def test_a_public_name_loads_its_module_on_first_use():
 
 def test_every_command_a_module_registers_is_listed_without_importing_it():
     declared = lazy.command_modules()
-    from elicit.cli import ask, datasets, evaluate, proxy, route, serve  # noqa: F401  (registers every command)
+    from elicit.cli import ask, datasets, decide, evaluate, proxy, route, serve  # noqa: F401  (registers every command)
     from elicit.cli.group import app
 
     registered = {info.name for info in app.registered_commands} | {group.name for group in app.registered_groups}
