@@ -5,7 +5,7 @@ the P(True) prompt about the first sample's answer) straight to the server with 
 SDK and the same concurrency, and does nothing with the results. The runs go raw, elicit,
 elicit, raw (ABBA), so warm caches and drifting load favour neither side; generated tokens
 are counted on both sides because sampled answers vary in length.
-Run from the repository root: .venv/bin/python -m benchmarks.eval [QUESTIONS]
+Run from the repository root: .venv/bin/python -m benchmarks.eval [QUESTIONS] [--json PATH]
 
 With --ray, the in-process evaluation is compared with the Ray path on the same server and
 questions instead (ABBA again: in-process, Ray, Ray, in-process): a local Ray cluster is
@@ -16,27 +16,77 @@ gives the Ray side those endpoints; the in-process side always uses the benchmar
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import tempfile
 from functools import partial
 from pathlib import Path
 
 from openai import AsyncOpenAI
+from pydantic import BaseModel
 
-from benchmarks.common import Timer, benchmark_server
+from benchmarks.common import (
+    BenchmarkResult,
+    Setting,
+    Timer,
+    arguments,
+    benchmark_server,
+    items,
+    reused_server,
+    server_settings,
+)
+from elicit import defaults
 from elicit.chains import ConfidenceChain, served_chain
-from elicit.datasets import load_mix
+from elicit.datasets import QAItem
 from elicit.elicitation.parsing import parse_sample
 from elicit.elicitation.prompts import PromptSet
 from elicit.evaluation.batch import aevaluate
 from elicit.model.loop import run_sync
-from elicit.model.serving import connect
+from elicit.model.serving import ServerHandle, connect
 
 N_SAMPLES = 5
 MAX_TOKENS = 32
 CONCURRENCY = 8
 RAY_ACTORS = 2
+RUNS = 2
+"""Timed runs per side (ABBA)."""
+QUESTION_SEED = 1
+
+
+class Side(BaseModel):
+    """One side's timed runs together: wall time, generated tokens, and the rates they give."""
+
+    seconds: float
+    tokens: int
+    questions_per_second: float
+    tokens_per_second: float
+
+
+def side(seconds: float, tokens: int, questions: int) -> Side:
+    """A side's figures from its RUNS timed runs over ``questions`` questions."""
+    return Side(seconds=seconds, tokens=tokens, questions_per_second=RUNS * questions / seconds,
+                tokens_per_second=tokens / seconds)  # fmt: skip
+
+
+class EvalResult(BenchmarkResult):
+    """elicit's evaluation against the same requests sent raw: what the toolkit costs."""
+
+    name: str = "eval"
+    elicit: Side
+    raw: Side
+    questions_ratio: float
+    """elicit's questions per second over raw's."""
+    tokens_ratio: float
+    """elicit's generated tokens per second over raw's."""
+
+
+class RayEvalResult(BenchmarkResult):
+    """The evaluation on Ray actors against the in-process one, on the same questions."""
+
+    name: str = "eval-ray"
+    in_process: Side
+    ray: Side
+    ray_ratio: float
+    """Ray's questions per second over the in-process evaluation's."""
 
 
 def _openai_messages(messages) -> list[dict[str, str]]:
@@ -44,7 +94,7 @@ def _openai_messages(messages) -> list[dict[str, str]]:
     return [{"role": roles[m.type], "content": m.content} for m in messages]
 
 
-async def raw(handle, asked: list[str]) -> int:
+async def raw(handle: ServerHandle, asked: list[str]) -> int:
     """Send elicit's requests straight to the server; return the number of generated tokens."""
     client = AsyncOpenAI(base_url=handle.api_url, api_key="EMPTY")
     prompts = PromptSet()
@@ -73,81 +123,123 @@ def generated_tokens(records) -> int:
     return sum(len(s.tokens or []) for r in records for s in r.samples) + len(records)
 
 
-def evaluate(chain: ConfidenceChain, items) -> int:
+def evaluate(chain: ConfidenceChain, asked: list[QAItem]) -> int:
     """Run elicit's evaluation; return the number of generated tokens (samples + P(True))."""
     with tempfile.TemporaryDirectory() as folder:
         records = run_sync(
-            aevaluate(chain, items, Path(folder) / "eval.jsonl", concurrency=CONCURRENCY, keep_tokens=True,
+            aevaluate(chain, asked, Path(folder) / "eval.jsonl", concurrency=CONCURRENCY, keep_tokens=True,
                       progress=False)
         )  # fmt: skip
     return generated_tokens(records)
 
 
-def evaluate_ray(endpoints, items) -> int:
+def evaluate_ray(endpoints: list[ServerHandle], asked: list[QAItem]) -> int:
     """The same evaluation on Ray actors (2 per endpoint, 8 questions in flight per endpoint)."""
     from elicit.evaluation.ray_batch import evaluate_on_ray
 
     with tempfile.TemporaryDirectory() as folder:
         records = evaluate_on_ray(
-            bench_chain, items, Path(folder) / "eval.jsonl", endpoints=endpoints, actors=RAY_ACTORS * len(endpoints),
+            bench_chain, asked, Path(folder) / "eval.jsonl", endpoints=endpoints, actors=RAY_ACTORS * len(endpoints),
             concurrency=CONCURRENCY // RAY_ACTORS, keep_tokens=True, progress=False,
         )  # fmt: skip
     return generated_tokens(records)
 
 
-def compare_ray(handle, items, urls: list[str]) -> None:
-    """In-process evaluation against the Ray path, ABBA, on the same server(s) and questions."""
+def settings(handle: ServerHandle, asked: list[QAItem], reused: bool) -> dict[str, Setting]:
+    """What both comparisons were run with."""
+    return {"questions": len(asked), "runs_per_side": RUNS, "samples": N_SAMPLES, "max_tokens": MAX_TOKENS,
+            "concurrency": CONCURRENCY, "seed": defaults.SEED, "question_seed": QUESTION_SEED,
+            **server_settings(handle, reused)}  # fmt: skip
+
+
+def measure(handle: ServerHandle, asked: list[QAItem], *, reused: bool = True) -> EvalResult:
+    """elicit's evaluation against raw requests, ABBA, on ``asked`` at ``handle`` (``reused``: not started here)."""
+    chain = bench_chain(handle)
+    questions = [item.question for item in asked]
+    run_sync(raw(handle, questions[:2]))  # warm-up: the first logprobs request is slow
+    seconds = {"raw": 0.0, "elicit": 0.0}
+    tokens = {"raw": 0, "elicit": 0}
+    for name in ("raw", "elicit", "elicit", "raw"):
+        with Timer() as timer:
+            tokens[name] += run_sync(raw(handle, questions)) if name == "raw" else evaluate(chain, asked)
+        seconds[name] += timer.seconds
+    sides = {name: side(seconds[name], tokens[name], len(asked)) for name in seconds}
+    return EvalResult(
+        settings=settings(handle, asked, reused), elicit=sides["elicit"], raw=sides["raw"],
+        questions_ratio=seconds["raw"] / seconds["elicit"],
+        tokens_ratio=sides["elicit"].tokens_per_second / sides["raw"].tokens_per_second,
+    )  # fmt: skip
+
+
+def measure_ray(
+    handle: ServerHandle, asked: list[QAItem], endpoints: list[ServerHandle] | None = None, *, reused: bool = True
+) -> RayEvalResult:
+    """In-process evaluation against the Ray path, ABBA, on the same questions; Ray uses ``endpoints``
+    (default: ``handle``), the in-process side always ``handle``."""
     from elicit.evaluation.ray_batch import ray_cluster
 
-    endpoints = [connect(url) for url in urls] or [handle]
+    endpoints = endpoints or [handle]
     chain = bench_chain(handle)
     with ray_cluster():
-        evaluate_ray(endpoints, items[:2])  # warm-up: the first logprobs request is slow; Ray's first start too
+        evaluate_ray(endpoints, asked[:2])  # warm-up: the first logprobs request is slow; Ray's first start too
         seconds = {"in-process": 0.0, "ray": 0.0}
-        for side in ("in-process", "ray", "ray", "in-process"):
+        tokens = {"in-process": 0, "ray": 0}
+        for name in ("in-process", "ray", "ray", "in-process"):
             with Timer() as timer:
-                evaluate(chain, items) if side == "in-process" else evaluate_ray(endpoints, items)
-            seconds[side] += timer.seconds
-    runs = 2 * len(items)
-    print(f"{len(items)} questions x 2 runs per side, n={N_SAMPLES} + P(True), max_tokens={MAX_TOKENS}, seed 0")
-    print(f"in-process, 1 endpoint, {CONCURRENCY} in flight: {runs / seconds['in-process']:.3f} questions/s")
-    actors = RAY_ACTORS * len(endpoints)
+                tokens[name] += evaluate(chain, asked) if name == "in-process" else evaluate_ray(endpoints, asked)
+            seconds[name] += timer.seconds
+    return RayEvalResult(
+        settings={**settings(handle, asked, reused), "endpoints": len(endpoints),
+                  "actors": RAY_ACTORS * len(endpoints), "actor_concurrency": CONCURRENCY // RAY_ACTORS},
+        in_process=side(seconds["in-process"], tokens["in-process"], len(asked)),
+        ray=side(seconds["ray"], tokens["ray"], len(asked)),
+        ray_ratio=seconds["in-process"] / seconds["ray"],
+    )  # fmt: skip
+
+
+def show(result: EvalResult) -> None:
+    s = result.settings
+    print(f"{s['questions']} questions x {s['runs_per_side']} runs per side, n={s['samples']} + P(True), "
+          f"max_tokens={s['max_tokens']}")  # fmt: skip
+    for figures, label in ((result.elicit, "elicit eval:           "), (result.raw, "raw vLLM, same prompts:")):
+        rates = f"{figures.questions_per_second:.3f} questions/s, {figures.tokens_per_second:.1f} generated tok/s"
+        print(f"{label} {rates}")
+    print(f"elicit / raw throughput (questions/s): {result.questions_ratio:.2f}")
+    print(f"elicit / raw throughput (generated tokens/s): {result.tokens_ratio:.2f}")
+
+
+def show_ray(result: RayEvalResult) -> None:
+    s = result.settings
+    print(f"{s['questions']} questions x {s['runs_per_side']} runs per side, n={s['samples']} + P(True), "
+          f"max_tokens={s['max_tokens']}, seed {s['seed']}")  # fmt: skip
+    in_process = result.in_process.questions_per_second
+    print(f"in-process, 1 endpoint, {s['concurrency']} in flight: {in_process:.3f} questions/s")
     print(
-        f"Ray, {len(endpoints)} endpoint(s), {actors} actors x {CONCURRENCY // RAY_ACTORS} in flight: "
-        f"{runs / seconds['ray']:.3f} questions/s"
+        f"Ray, {s['endpoints']} endpoint(s), {s['actors']} actors x {s['actor_concurrency']} in flight: "
+        f"{result.ray.questions_per_second:.3f} questions/s"
     )
-    print(f"Ray / in-process throughput (questions/s): {seconds['in-process'] / seconds['ray']:.2f}")
+    print(f"Ray / in-process throughput (questions/s): {result.ray_ratio:.2f}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("questions", type=int, nargs="?", default=48)
     parser.add_argument("--ray", action="store_true", help="compare the Ray path with the in-process one")
     parser.add_argument("--base-url", action="append", default=[], help="with --ray: an endpoint (repeatable)")
     args = parser.parse_args()
-    count = args.questions
-    sets = ("capitals", "cities", "us_capitals", "arithmetic")
-    items = load_mix(sets, per_set=-(-count // len(sets)), seed=1)[:count]
+    asked = items(args.questions, seed=QUESTION_SEED)
+    result: EvalResult | RayEvalResult
     with benchmark_server() as handle:
         if args.ray:
-            compare_ray(handle, items, args.base_url)
-            return
-        chain = bench_chain(handle)
-        questions = [item.question for item in items]
-        run_sync(raw(handle, questions[:2]))  # warm-up: the first logprobs request is slow
-        seconds = {"raw": 0.0, "elicit": 0.0}
-        tokens = {"raw": 0, "elicit": 0}
-        for side in ("raw", "elicit", "elicit", "raw"):
-            with Timer() as timer:
-                tokens[side] += run_sync(raw(handle, questions)) if side == "raw" else evaluate(chain, items)
-            seconds[side] += timer.seconds
-    runs = 2 * count
-    print(f"{count} questions x 2 runs per side, n={N_SAMPLES} + P(True), max_tokens={MAX_TOKENS}")
-    for side, label in (("elicit", "elicit eval:           "), ("raw", "raw vLLM, same prompts:")):
-        print(f"{label} {runs / seconds[side]:.3f} questions/s, {tokens[side] / seconds[side]:.1f} generated tok/s")
-    print(f"elicit / raw throughput (questions/s): {seconds['raw'] / seconds['elicit']:.2f}")
-    per_token = (tokens["elicit"] / seconds["elicit"]) / (tokens["raw"] / seconds["raw"])
-    print(f"elicit / raw throughput (generated tokens/s): {per_token:.2f}")
+            result = measure_ray(handle, asked, [connect(url) for url in args.base_url], reused=reused_server())
+        else:
+            result = measure(handle, asked, reused=reused_server())
+    if isinstance(result, RayEvalResult):
+        show_ray(result)
+    else:
+        show(result)
+    if args.json:
+        result.write(args.json)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Proxy benchmark: many concurrent streaming clients through ``elicit proxy``, against streaming from vLLM.
 
-Run from the repository root: .venv/bin/python -m benchmarks.proxy [REQUESTS] [CONCURRENCY]
+Run from the repository root: .venv/bin/python -m benchmarks.proxy [REQUESTS] [CONCURRENCY] [--json PATH]
 (ELICIT_BASE_URL reuses a running server; otherwise one is started). Everything stays on
 127.0.0.1. The proxy runs in a subprocess; CONCURRENCY clients at a time (a semaphore)
 stream REQUESTS chat requests through it, and every stream must end with its confidence
@@ -20,7 +20,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,9 @@ from urllib.parse import urlparse
 
 import httpx
 import numpy as np
+from pydantic import BaseModel
 
-from benchmarks.common import benchmark_server
+from benchmarks.common import BenchmarkResult, arguments, benchmark_server, reused_server, server_settings
 from elicit.chains.conversation import ConversationScorer, conversation
 from elicit.model.client import chat_model
 from elicit.model.loop import discard, run_sync
@@ -98,6 +100,24 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
+@contextmanager
+def running_proxy(handle: ServerHandle) -> Iterator[tuple[str, int]]:
+    """``elicit proxy`` in front of ``handle`` while the block runs: its URL and process id.
+
+    Loopback only: the load this benchmark sends must stay on this machine.
+    """
+    if urlparse(handle.base_url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise ValueError(f"this benchmark runs on loopback only; the server is at {handle.base_url}")
+    port = free_port()
+    url = f"http://{DEFAULT_HOST}:{port}"
+    process = start_proxy(handle.base_url, port)
+    try:
+        wait_ready(process, url)
+        yield url, process.pid
+    finally:
+        stop(process)
+
+
 @dataclass
 class Stream:
     """What one streamed request took: time to the first token, in all, and its events."""
@@ -142,9 +162,49 @@ class Phase:
     errors: int = 0
 
 
-async def load(indices: range, send: Callable[[int], Awaitable[Stream]], phase: Phase) -> None:
-    """Send requests ``indices``, CONCURRENCY at a time, into ``phase``."""
-    semaphore = asyncio.Semaphore(CONCURRENCY)
+class PathResult(BaseModel):
+    """One path's streams: throughput, seconds to the first token and to the stream's end, errors.
+
+    A percentile is None when no stream on the path succeeded.
+    """
+
+    wall_seconds: float
+    requests_per_second: float
+    first_token_p50: float | None
+    first_token_p90: float | None
+    stream_p50: float | None
+    stream_p90: float | None
+    errors: int
+
+
+class ProxyResult(BenchmarkResult):
+    """Streaming through the proxy against streaming straight from vLLM with the same scoring alongside."""
+
+    name: str = "proxy"
+    direct: PathResult
+    proxy: PathResult
+    first_token_ratio: float | None
+    """The proxy's median time to the first token over the direct path's."""
+    wall_ratio: float
+    """The proxy's wall time over the direct path's."""
+
+
+def percentiles(values: list[float]) -> list[float | None]:
+    """The 50th and 90th percentiles, or None for both when there are no values."""
+    return [float(v) for v in np.percentile(values, [50, 90])] if values else [None, None]
+
+
+def path_result(phase: Phase, requests: int) -> PathResult:
+    ttft, total = percentiles(phase.first_tokens), percentiles(phase.totals)
+    return PathResult(
+        wall_seconds=phase.wall, requests_per_second=requests / phase.wall, first_token_p50=ttft[0],
+        first_token_p90=ttft[1], stream_p50=total[0], stream_p90=total[1], errors=phase.errors,
+    )  # fmt: skip
+
+
+async def load(indices: range, send: Callable[[int], Awaitable[Stream]], phase: Phase, concurrency: int) -> None:
+    """Send requests ``indices``, ``concurrency`` at a time, into ``phase``."""
+    semaphore = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> None:
         async with semaphore:
@@ -163,8 +223,17 @@ async def load(indices: range, send: Callable[[int], Awaitable[Stream]], phase: 
     phase.wall += time.perf_counter() - started
 
 
-async def measure(handle: ServerHandle, proxy_url: str, requests: int) -> None:
-    limits = httpx.Limits(max_connections=2 * CONCURRENCY + 8)
+async def measure(
+    handle: ServerHandle,
+    proxy_url: str,
+    *,
+    requests: int = REQUESTS,
+    concurrency: int = CONCURRENCY,
+    reused: bool = True,
+) -> ProxyResult:
+    """Stream ``requests`` chat requests per path, ``concurrency`` at a time, through the proxy at
+    ``proxy_url`` and straight from ``handle`` (``reused``: the server was not started here)."""
+    limits = httpx.Limits(max_connections=2 * concurrency + 8)
     async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT, limits=limits) as http:
         scorer = ConversationScorer(
             chat_model(handle, http_async_client=http), n_samples=SAMPLES, max_tokens=SAMPLE_TOKENS, seed=SEED
@@ -198,43 +267,57 @@ async def measure(handle: ServerHandle, proxy_url: str, requests: int) -> None:
 
         warm = Phase()
         for send in (direct, proxied):  # the first logprob requests are slow
-            await load(range(2), send, warm)
+            await load(range(2), send, warm, concurrency)
         half = requests // 2
         phases = {"direct": Phase(), "proxy": Phase()}
         for name, indices in (("direct", range(half)), ("proxy", range(half)), ("proxy", range(half, requests)),
                               ("direct", range(half, requests))):  # fmt: skip
-            await load(indices, direct if name == "direct" else proxied, phases[name])
+            await load(indices, direct if name == "direct" else proxied, phases[name], concurrency)
 
-    print(f"{requests} streamed requests per path, {CONCURRENCY} concurrent clients, reply <= {REPLY_TOKENS} tokens, "
-          f"{SAMPLES} confidence samples <= {SAMPLE_TOKENS} tokens, seed {SEED}")  # fmt: skip
-    for name, phase in phases.items():
-        ttft = np.percentile(phase.first_tokens, [50, 90]) if phase.first_tokens else [float("nan")] * 2
-        total = np.percentile(phase.totals, [50, 90]) if phase.totals else [float("nan")] * 2
-        print(f"{name:>6}: {requests / phase.wall:.2f} req/s  first token p50 {ttft[0]:.2f} s  p90 {ttft[1]:.2f} s  "
-              f"whole stream p50 {total[0]:.2f} s  p90 {total[1]:.2f} s  errors {phase.errors}")  # fmt: skip
-    ratio = np.median(phases["proxy"].first_tokens) / np.median(phases["direct"].first_tokens)
-    print(f"time to first token through the proxy / straight from vLLM (p50): {ratio:.3f}x")
-    print(f"wall time through the proxy / direct: {phases['proxy'].wall / phases['direct'].wall:.3f}x")
-    print(f"errors: {phases['proxy'].errors} through the proxy (every stream checked for its confidence chunk), "
-          f"{phases['direct'].errors} direct")  # fmt: skip
+    paths = {name: path_result(phase, requests) for name, phase in phases.items()}
+    ttft = paths["proxy"].first_token_p50, paths["direct"].first_token_p50
+    settings = {"requests": requests, "concurrency": concurrency, "reply_tokens": REPLY_TOKENS, "samples": SAMPLES,
+                "sample_tokens": SAMPLE_TOKENS, "seed": SEED, **server_settings(handle, reused)}  # fmt: skip
+    return ProxyResult(
+        settings=settings, direct=paths["direct"], proxy=paths["proxy"],
+        first_token_ratio=ttft[0] / ttft[1] if ttft[0] is not None and ttft[1] is not None else None,
+        wall_ratio=phases["proxy"].wall / phases["direct"].wall,
+    )  # fmt: skip
 
 
-def main(requests: int = REQUESTS, concurrency: int = CONCURRENCY) -> None:
-    global CONCURRENCY
-    CONCURRENCY = concurrency
-    with benchmark_server() as handle:
-        if urlparse(handle.base_url).hostname not in ("127.0.0.1", "localhost", "::1"):
-            raise SystemExit(f"this benchmark runs on loopback only; the server is at {handle.base_url}")
-        port = free_port()
-        proxy_url = f"http://{DEFAULT_HOST}:{port}"
-        process = start_proxy(handle.base_url, port)
-        try:
-            wait_ready(process, proxy_url)
-            print(f"proxy at {proxy_url} (pid {process.pid}) in front of {handle.base_url}")
-            run_sync(measure(handle, proxy_url, requests))
-        finally:
-            stop(process)
+def figure(value: float | None, digits: int) -> str:
+    return f"{float('nan') if value is None else value:.{digits}f}"
+
+
+def show(result: ProxyResult) -> None:
+    s = result.settings
+    print(f"{s['requests']} streamed requests per path, {s['concurrency']} concurrent clients, "
+          f"reply <= {s['reply_tokens']} tokens, {s['samples']} confidence samples <= {s['sample_tokens']} tokens, "
+          f"seed {s['seed']}")  # fmt: skip
+    for name, path in (("direct", result.direct), ("proxy", result.proxy)):
+        print(f"{name:>6}: {path.requests_per_second:.2f} req/s  first token p50 {figure(path.first_token_p50, 2)} s  "
+              f"p90 {figure(path.first_token_p90, 2)} s  whole stream p50 {figure(path.stream_p50, 2)} s  "
+              f"p90 {figure(path.stream_p90, 2)} s  errors {path.errors}")  # fmt: skip
+    print(f"time to first token through the proxy / straight from vLLM (p50): {figure(result.first_token_ratio, 3)}x")
+    print(f"wall time through the proxy / direct: {result.wall_ratio:.3f}x")
+    print(f"errors: {result.proxy.errors} through the proxy (every stream checked for its confidence chunk), "
+          f"{result.direct.errors} direct")  # fmt: skip
+
+
+def main() -> None:
+    parser = arguments(__doc__)
+    parser.add_argument("requests", type=int, nargs="?", default=REQUESTS)
+    parser.add_argument("concurrency", type=int, nargs="?", default=CONCURRENCY)
+    args = parser.parse_args()
+    with benchmark_server() as handle, running_proxy(handle) as (proxy_url, pid):
+        print(f"proxy at {proxy_url} (pid {pid}) in front of {handle.base_url}")
+        result = run_sync(
+            measure(handle, proxy_url, requests=args.requests, concurrency=args.concurrency, reused=reused_server())
+        )
+    show(result)
+    if args.json:
+        result.write(args.json)
 
 
 if __name__ == "__main__":
-    main(*(int(arg) for arg in sys.argv[1:3]))
+    main()
