@@ -19,8 +19,8 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 import elicit.apps.proxy
 from elicit.apps.proxy import create_app
-from elicit.chains.conversation import ConversationScorer, conversation
 from elicit.chains.chat_model import with_confidence
+from elicit.chains.conversation import ConversationScorer, conversation
 from elicit.elicitation.parsing import parse_sample
 from elicit.model.loop import run_sync
 from elicit.model.serving import free_port
