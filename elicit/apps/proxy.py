@@ -51,6 +51,7 @@ from elicit.chains.conversation import (
     conversation,
     sample_budget,
 )
+from elicit.model.catalogue import reply_temperature_for
 from elicit.model.client import chat_model
 from elicit.model.loop import discard
 from elicit.model.serving import ServerHandle
@@ -405,7 +406,11 @@ def create_app(
 
     @app.get("/", response_class=HTMLResponse)
     async def page_route() -> HTMLResponse:
-        return HTMLResponse(chat_page())
+        try:
+            model = await upstream.model_name(None)
+        except ProxyError:  # the page still loads; its requests will say the upstream is unreachable
+            model = None
+        return HTMLResponse(chat_page(temperature=reply_temperature_for(model)))
 
     @app.post("/v1/chat/completions")
     async def chat_route(request: Request) -> Response:

@@ -18,11 +18,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypedDict
 
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import RunnableLambda
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict
 
 from elicit.calibration.certificate import Certificate
 from elicit.chains.confidence import ConfidenceChain
+from elicit.model.loop import run_sync
 from elicit.routing.router import RetrievedPassage, aretrieve_passages
 from elicit.types import Elicitation
 
@@ -57,6 +59,15 @@ Handoff = Callable[[AgentState], Awaitable[str | None]]
 
 def _certified(certificate: Certificate, result: Elicitation) -> bool:
     return certificate.certifies(result.confidence) and result.answer is not None
+
+
+def _node(step: Callable[[AgentState], Awaitable[AgentState]]) -> RunnableLambda[AgentState, AgentState]:
+    """A graph node for both APIs: the async step, and its twin on elicit's background loop for ``invoke``."""
+
+    def run(state: AgentState) -> AgentState:
+        return run_sync(step(state))  # type: ignore[arg-type]
+
+    return RunnableLambda(run, afunc=step)
 
 
 def build_agent(
@@ -106,9 +117,9 @@ def build_agent(
         return END if "decision" in state else "next"
 
     graph = StateGraph(AgentState)
-    graph.add_node("answer", answer)
-    graph.add_node("answer_with_passages", answer_with_passages)
-    graph.add_node("abstain", abstain)
+    graph.add_node("answer", _node(answer))
+    graph.add_node("answer_with_passages", _node(answer_with_passages))
+    graph.add_node("abstain", _node(abstain))
     graph.add_edge(START, "answer")
     graph.add_conditional_edges("answer", after, {END: END, "next": "answer_with_passages"})
     graph.add_conditional_edges("answer_with_passages", after, {END: END, "next": "abstain"})

@@ -32,7 +32,8 @@ class KnownModel:
 
     ``few_shot`` is how many worked examples its prompts show: SmolLM2-135M never follows an
     ``Answer: / Confidence:`` format zero-shot, Qwen2.5-Coder-0.5B follows the instruction
-    alone, and examples it does not need only lengthen every prompt.
+    alone, and examples it does not need only lengthen every prompt. ``reply_temperature`` is
+    the temperature a chat reply suits: these small models are coherent only when greedy.
     """
 
     key: str
@@ -41,6 +42,7 @@ class KnownModel:
     licence: str
     source: GGUFSource
     few_shot: int
+    reply_temperature: float = 0.0
 
 
 SMOLLM2 = KnownModel(
@@ -94,6 +96,16 @@ def known_model(name: str) -> KnownModel:
     if model is None:
         raise ModelError(f"unknown model {name!r}; known models: {', '.join(CATALOGUE)}")
     return model
+
+
+OTHER_REPLY_TEMPERATURE = 0.7
+"""A chat reply's temperature for a model elicit does not know."""
+
+
+def reply_temperature_for(served_name: str | None) -> float:
+    """The temperature a chat reply of a served model suits."""
+    model = known(served_name) if served_name else None
+    return model.reply_temperature if model is not None else OTHER_REPLY_TEMPERATURE
 
 
 def few_shot_for(served_name: str | None) -> int:

@@ -19,7 +19,7 @@ import asyncio
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from langchain_core.retrievers import BaseRetriever
@@ -32,6 +32,9 @@ from elicit.routing.builtin import BUILT_IN, THRESHOLD_FREE, BuiltInPolicy, Rand
 from elicit.routing.policies import QuestionPolicy
 from elicit.routing.thrust import threshold_for_budget
 from elicit.types import Elicitation
+
+if TYPE_CHECKING:  # scikit-learn loads only when a certificate is actually used
+    from elicit.calibration.certificate import Certificate
 
 MISSING_CONFIDENCE = -1.0
 """Rank value of a missing confidence (no answer could be parsed): below every real
@@ -118,7 +121,9 @@ class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
     ``policies``, e.g. ``PolicySet.load(path).policies(encoder)``) or a policy object with
     ``name`` and ``scores(questions)``. A question is retrieved for when its score is strictly
     below ``threshold`` (the convention of :func:`elicit.routing.thrust.threshold_for_budget`);
-    set it directly or for a retrieval budget with :meth:`fit_threshold`.
+    set it directly or for a retrieval budget with :meth:`fit_threshold`. With a ``certificate``
+    (and the ``confidence`` policy) the threshold is the certified one: every answer that is not
+    certified is retrieved for (all of them when nothing could be certified).
     """
 
     def __init__(
@@ -131,9 +136,17 @@ class RetrievalRouter(AsyncRunnable[QuestionInput, RoutedAnswer]):
         threshold: float | None = None,
         k: int = 2,
         seed: int = 0,
+        certificate: Certificate | None = None,
     ) -> None:
         if k < 1:
             raise ValueError(f"k (passages per retrieved question) must be >= 1, got {k}")
+        if certificate is not None:
+            if policy != BuiltInPolicy.CONFIDENCE or threshold is not None:
+                raise ValueError(
+                    "a certificate judges the first answer: use it with the confidence policy, no threshold"
+                )
+            certificate.check(chain.setup, chain.fusion)
+            threshold = certificate.threshold if certificate.threshold is not None else math.inf
         if threshold is not None and math.isnan(threshold):
             raise ValueError("threshold must be a number, got NaN")
         self.question_policy: QuestionPolicy | None = None
