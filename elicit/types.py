@@ -45,6 +45,9 @@ class Sample(_Model):
     text: str
     strategy: str
     answer: str | None = None
+    written_answer: str | None = None
+    """The answer as the reply wrote it, when it was resolved to another text (an option's
+    letter "B" for the option "No"): the token-probability signals must find what was generated."""
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     reasoning: str | None = None
     guesses: list[Guess] = Field(default_factory=list)

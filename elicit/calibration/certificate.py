@@ -10,19 +10,18 @@ another model, strategy, sample count or head, naming both.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
 from elicit.calibration.fitting import scored_records
 from elicit.calibration.head import FusionHead
 from elicit.calibration.head_file import id_digest
 from elicit.calibration.risk_control import PROCEDURE, certify_threshold, records_needed
+from elicit.files import VersionedFile
 from elicit.types import EvalRecord, RunSetup
 
 FORMAT_NAME = "elicit-certificate"
@@ -35,10 +34,13 @@ class CertificateError(ValueError):
     """A certificate cannot be made or used: bad input, another format, or another setup."""
 
 
-class Certificate(BaseModel):
+class Certificate(VersionedFile):
     """A confidence threshold certified by Learn-then-Test; ``threshold`` None: nothing could be certified."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    file_error = CertificateError
+    kind = "certificate"
+    remedy = "certify again with `elicit certify`"
 
     format: str = FORMAT_NAME
     format_version: int = FORMAT_VERSION
@@ -79,29 +81,6 @@ class Certificate(BaseModel):
     def summary(self) -> dict[str, float | str | None]:
         """What a confidence object shows of the certificate."""
         return {"threshold": self.threshold, "risk": self.risk, "delta": self.delta, "source": self.source}
-
-    def write(self, path: str | Path) -> None:
-        Path(path).write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
-
-    @classmethod
-    def read(cls, path: str | Path) -> Certificate:
-        """Read a certificate written by ``write``, naming what is wrong with another file."""
-        try:
-            raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CertificateError(f"{path}: not a readable JSON file ({exc})") from exc
-        if not isinstance(raw, dict) or raw.get("format") != FORMAT_NAME:
-            raise CertificateError(f"{path}: format is not {FORMAT_NAME!r}")
-        if raw.get("format_version") != FORMAT_VERSION:
-            raise CertificateError(
-                f"{path}: unsupported format_version {raw.get('format_version')!r}; this elicit reads "
-                f"version {FORMAT_VERSION} (certify again with `elicit certify`)"
-            )
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            raise CertificateError(f"{path}: {'.'.join(map(str, problem['loc']))}: {problem['msg']}") from exc
 
 
 def head_source(head: FusionHead) -> str:

@@ -9,15 +9,15 @@ a head on its own training rows and a chain can refuse answers of another setup.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from elicit.calibration.calibrators import ScoreMap
 from elicit.calibration.features import features as known_features
 from elicit.calibration.linear import MISSING_RULE, LinearModel
+from elicit.files import VersionedFile
 from elicit.types import RunSetup
 
 FORMAT_NAME = "elicit-fusion-head"
@@ -81,10 +81,13 @@ class Candidate(BaseModel):
     vs_fused_se: float
 
 
-class HeadFile(BaseModel):
+class HeadFile(VersionedFile):
     """Schema of a saved head; ``format`` and ``format_version`` are checked before it."""
 
     model_config = ConfigDict(extra="forbid")
+    file_error = FusionFileError
+    kind = "fusion head file"
+    remedy = "refit the head with `elicit fit`"
 
     format: str = FORMAT_NAME
     format_version: int = FORMAT_VERSION
@@ -99,37 +102,7 @@ class HeadFile(BaseModel):
     missing_rule: str = MISSING_RULE
     provenance: HeadProvenance | None = None
 
-    def write(self, path: str | Path) -> None:
-        """Write the document as indented JSON."""
-        Path(path).write_text(json.dumps(self.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
-
-    @classmethod
-    def read(cls, path: str | Path) -> HeadFile:
-        """Read and check a document written by ``write``, naming what is wrong."""
-        try:
-            raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise FusionFileError(f"{path}: not valid JSON ({exc})") from exc
-        if not isinstance(raw, dict):
-            raise FusionFileError(f"{path}: expected a JSON object, got {type(raw).__name__}")
-        if raw.get("format") != FORMAT_NAME:
-            raise FusionFileError(f"{path}: format is {raw.get('format')!r}, expected {FORMAT_NAME!r}")
-        if raw.get("format_version") != FORMAT_VERSION:
-            raise FusionFileError(
-                f"{path}: unsupported format_version {raw.get('format_version')!r};"
-                f" this version of elicit reads version {FORMAT_VERSION} (refit the head with `elicit fit`)"
-            )
-        try:
-            content = cls.model_validate(raw)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
-            )
-            raise FusionFileError(f"{path}: invalid fusion head file: {problems}") from exc
-        content._check(path)
-        return content
-
-    def _check(self, path: str | Path) -> None:
+    def check_consistency(self, path: str | Path) -> None:
         """Cross-field consistency that the schema alone cannot express."""
         if (self.linear is None) == (self.feature is None):
             raise FusionFileError(f"{path}: a head has exactly one of 'linear' and 'feature'")

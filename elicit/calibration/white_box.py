@@ -17,18 +17,17 @@ the values of a probe fitted on every training row; the head is then fitted on t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from elicit.calibration.labels import require_per_class, stratified_folds
 from elicit.calibration.probe import LogisticProbe
+from elicit.files import VersionedFile
 from elicit.model.hidden_states import HiddenStateEmbeddings
 
 FORMAT_NAME = "elicit-answer-probe"
@@ -67,10 +66,13 @@ class Representation(BaseModel):
     auroc: float
 
 
-class AnswerProbe(BaseModel):
+class AnswerProbe(VersionedFile):
     """The fitted probe and where it came from; a small versioned JSON file."""
 
     model_config = ConfigDict(extra="forbid")
+    file_error = ProbeFileError
+    kind = "answer probe"
+    remedy = "fit the probe again"
 
     format: str = FORMAT_NAME
     format_version: int = FORMAT_VERSION
@@ -113,26 +115,6 @@ class AnswerProbe(BaseModel):
         self.check_encoder(encoder)
         vectors = encoder.encode_many(list(texts), [self.layer], [self.pooling])[self.layer, self.pooling]
         return self.probe.predict(np.asarray(vectors, dtype=np.float64))
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | Path) -> AnswerProbe:
-        try:
-            raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ProbeFileError(f"{path}: not a readable JSON file ({exc})") from exc
-        if not isinstance(raw, dict) or raw.get("format") != FORMAT_NAME:
-            raise ProbeFileError(f"{path}: not an {FORMAT_NAME} file")
-        if raw.get("format_version") != FORMAT_VERSION:
-            raise ProbeFileError(
-                f"{path}: format_version {raw.get('format_version')!r}; this elicit reads {FORMAT_VERSION}"
-            )
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            raise ProbeFileError(f"{path}: invalid answer probe: {exc.errors()[0]['msg']}") from exc
 
 
 def _too_few(counts: object) -> str:

@@ -56,9 +56,12 @@ class ConfidenceChatModel(BaseChatModel):
     _scorer: ConversationScorer = PrivateAttr()
 
     def __init__(
-        self, llm: BaseChatModel, *, stop: list[str] | None = None, streaming: bool = False, **settings: Any
+        self, llm: BaseChatModel, *, stop: list[str] | None = None, streaming: bool | None = None, **settings: Any
     ) -> None:
-        super().__init__(llm=llm, settings=settings, stop=stop, streaming=streaming)  # type: ignore[call-arg]
+        # Only a ``streaming`` the caller set is passed on: LangChain reads an explicit False as
+        # "never stream", which would turn ``stream()`` into one whole message.
+        chosen: dict[str, Any] = {} if streaming is None else {"streaming": streaming}
+        super().__init__(llm=llm, settings=settings, stop=stop, **chosen)  # type: ignore[call-arg]
 
     def model_post_init(self, context: Any) -> None:
         self._scorer = ConversationScorer(self.llm, **self.settings)
@@ -113,7 +116,8 @@ class ConfidenceChatModel(BaseChatModel):
         confidence = None
         if reply is None or not reply.tool_call_chunks:
             confidence = await self._scorer.ascore(messages, reply.text if reply is not None else "", samples)
-        final = AIMessageChunk(content="", id=reply.id if reply is not None else None)
+        # Marked as the last chunk, so LangChain adds no empty one after the confidence.
+        final = AIMessageChunk(content="", id=reply.id if reply is not None else None, chunk_position="last")
         yield ChatGenerationChunk(message=final.model_copy(update={"response_metadata": _scored(final, confidence)}))
 
     def _stream(

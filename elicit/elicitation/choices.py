@@ -77,7 +77,8 @@ def choose(sample: Sample, options: Sequence[str], question: str | None = None) 
         return sample.model_copy(update={"guesses": guesses})
     resolved = resolve_option(sample.answer, options, question)
     if resolved is not None:
-        return sample.model_copy(update={"answer": resolved, "guesses": guesses})
+        written = sample.answer if resolved != sample.answer else None
+        return sample.model_copy(update={"answer": resolved, "written_answer": written, "guesses": guesses})
     problem = f"answer {sample.answer!r} is not one of the options"
     error = "; ".join(p for p in (sample.parse_error, problem) if p)
     return sample.model_copy(update={"answer": None, "parsed": False, "parse_error": error, "guesses": guesses})

@@ -87,13 +87,14 @@ class SampleSet:
         """The scored answer located in the tokens of each sample that gave it.
 
         Only those samples count: a sample with another answer says how sure the model was of
-        something else. Each sample's own spelling is searched, since that is the text it generated.
+        something else. Each sample's own spelling is searched (the option letter it wrote, when
+        its answer was resolved to an option), since that is the text it generated.
         """
         if self.answer is None:
             return Missing("no answer to score")
         if all(s.tokens is None for s in self.samples):
             return Missing("logprobs were not requested")
-        candidates = [(s.tokens, s.answer) for s in self.matching if s.tokens and s.answer]
+        candidates = [(s.tokens, s.written_answer or s.answer) for s in self.matching if s.tokens and s.answer]
         if not candidates:
             return Missing("no sample with logprobs gave the answer")
         readings = []

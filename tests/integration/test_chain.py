@@ -81,5 +81,6 @@ def test_bad_input_is_rejected_before_any_request(llm):
         ConfidenceChain(llm, strategy="bogus")
     with pytest.raises(ValueError, match="temperature must be >= 0"):
         ConfidenceChain(llm, temperature=-0.1)
-    with pytest.raises(ValueError, match="hint_pool"):
-        ConfidenceChain(llm, strategy="hint")
+    with pytest.raises(ValueError, match="needs a hint_pool"):
+        # A free-form question gives the hints nothing to suggest (options would).
+        ConfidenceChain(llm, strategy="hint").invoke("What is the capital of France?")
