@@ -18,6 +18,7 @@ the values of a probe fitted on every training row; the head is then fitted on t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -157,3 +158,27 @@ def stacked_values(
     for train, test in StratifiedKFold(_folds(y), shuffle=True, random_state=seed).split(x, y):
         out_of_fold[test] = LogisticProbe.fit_at(x[train], y[train], probe.probe.C).predict(x[test])
     return out_of_fold, probe.values(encoder, test_texts), probe
+
+
+@dataclass(frozen=True)
+class ProbeReader:
+    """A fitted probe and the hidden states it reads: what a chain needs for the ``answer_probe`` signal.
+
+    Made with :meth:`local`, it reads the weights the probe was fitted on from this machine
+    (the model vLLM serves); another model's hidden states are refused at construction.
+    """
+
+    probe: AnswerProbe
+    encoder: HiddenStateEmbeddings
+
+    def __post_init__(self) -> None:
+        self.probe.check_encoder(self.encoder)
+
+    @classmethod
+    def local(cls, probe: AnswerProbe, cache_path: str | None = None) -> ProbeReader:
+        """The probe on the local copy of its model's weights (materialized from its package)."""
+        return cls(probe, HiddenStateEmbeddings(probe.model, cache_path=cache_path))
+
+    def value(self, question: str, answer: str | None) -> float:
+        """The probability that ``answer`` to ``question`` is right (an unanswered question is read too)."""
+        return float(self.probe.values(self.encoder, [probe_text(question, answer)])[0])

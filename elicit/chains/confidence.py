@@ -26,11 +26,14 @@ from elicit.model.serving import ServerHandle
 from elicit.signals.compute import compute_signals
 from elicit.signals.groups import majority_answer
 from elicit.signals.registry import combination
+from elicit.signals.spec import Value
+from elicit.signals.white_box import ANSWER_PROBE
 from elicit.types import Elicitation, RunSetup, Sample, Signals
 
 if TYPE_CHECKING:  # scikit-learn loads only when a fitted head is actually used
     from elicit.calibration.certificate import Certificate
     from elicit.calibration.head import FusionHead
+    from elicit.calibration.white_box import ProbeReader
 
 QuestionInput = str | Mapping[str, Any]
 
@@ -58,14 +61,16 @@ def score_samples(
     fusion: FusionHead | None,
     question: str | None = None,
     encoder: TextEncoder | None = None,
+    evidence: Mapping[str, Value] | None = None,
 ) -> tuple[Signals, float | None, str]:
     """Every signal about ``answer``, and the confidence with where it came from ("fusion" or "default").
 
     ``encoder`` embeds answers for the semantic signals; None uses the bundled sentence model.
+    ``evidence`` holds values gathered beside the samples (the answer probe's), by signal name.
     """
     signals = compute_signals(
         samples, answer, p_true=p_true, p_true_reason=p_true_reason, question=question,
-        encoder=encoder if encoder is not None else bundled_encoder(),
+        encoder=encoder if encoder is not None else bundled_encoder(), evidence=evidence,
     )  # fmt: skip
     if fusion is not None:
         return signals, fusion.predict_one(signals), "fusion"
@@ -133,7 +138,9 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
     request from the question, so a run reproduces (None: unseeded). With a ``certificate``
     every answer says whether it is ``certified``: its confidence reaches the threshold whose
     answers are wrong at most the certificate's risk (for this model, strategy, sample count
-    and confidence source, which the certificate must match).
+    and confidence source, which the certificate must match). With a ``probe``
+    (:class:`~elicit.calibration.white_box.ProbeReader`) the ``answer_probe`` signal reads the
+    model's own hidden states of the question and the chosen answer, for a head fitted with it.
     """
 
     def __init__(
@@ -153,6 +160,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         seed: int | None = defaults.SEED,
         encoder: TextEncoder | None = None,
         certificate: Certificate | None = None,
+        probe: ProbeReader | None = None,
     ) -> None:
         asked = get_strategy(strategy)
         max_tokens = asked.max_tokens if max_tokens is None else max_tokens
@@ -174,6 +182,7 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         self.seed = seed
         self.encoder = encoder
         self.certificate = certificate
+        self.probe = probe
         if fusion is not None:
             fusion.check_setup(self.setup)
         if certificate is not None:
@@ -245,10 +254,12 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
         p_true_reason: str | None,
         reference: Sample | None,
         timings: dict[str, float],
+        probed: float | None = None,
     ) -> Elicitation:
+        evidence = {} if probed is None else {ANSWER_PROBE: probed}
         signals, confidence, source = score_samples(
             samples, answer, p_true=p_true, p_true_reason=p_true_reason, fusion=self.fusion, question=question,
-            encoder=self.encoder,
+            encoder=self.encoder, evidence=evidence,
         )  # fmt: skip
         return Elicitation(
             question=question,
@@ -281,7 +292,9 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
             s if isinstance(s, Sample) else choose(parse_sample(s, self.strategy), options, question) for s in samples
         ]
         reason = None if p_true is not None else "P(True) not computed"
-        return self._finish(question, parsed, majority_answer(parsed, question), p_true, reason, None, {})
+        answer = majority_answer(parsed, question)
+        probed = self.probe.value(question, answer) if self.probe is not None else None
+        return self._finish(question, parsed, answer, p_true, reason, None, {}, probed)
 
     # -- Runnable interface -----------------------------------------------------------------
 
@@ -314,12 +327,16 @@ class ConfidenceChain(AsyncRunnable[QuestionInput, Elicitation]):
             else:
                 reason = "no answer to evaluate"
         finished = time.perf_counter()
+        # The probe's forward pass is CPU-bound torch work: off the event loop, so other questions proceed.
+        probed = None if self.probe is None else await asyncio.to_thread(self.probe.value, question, answer)
+        probed_at = time.perf_counter()
         timings = {
             "generate_s": generated - started,
             "p_true_s": finished - generated,
-            "total_s": finished - started,
+            **({"probe_s": probed_at - finished} if self.probe is not None else {}),
+            "total_s": probed_at - started,
         }
-        result = self._finish(question, samples, answer, p_true, reason, reference, timings)
+        result = self._finish(question, samples, answer, p_true, reason, reference, timings, probed)
         result.context = list(asked.context)
         return result
 
