@@ -16,22 +16,36 @@ import argparse
 import re
 import shlex
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from elicit import defaults
 from elicit.calibration.display.sentences import verdict_sentence
-from elicit.calibration.fitting import HEAD
+from elicit.calibration.fitting import HEAD, scored_records
 from elicit.datasets.bigbench import TASKS
+from elicit.evaluation.batch import load_records
 from elicit.model.catalogue import QWEN, SMOLLM2
+from elicit.model.hidden_states import HiddenStateEmbeddings
 from elicit.model.loop import run_sync
 from elicit.model.serving import ServerHandle, connect, serve
+from elicit.results.decisions import DELTA, RISKS, SPLITS, Answers, agent_policies, decisions_document, validity
 from elicit.results.demo import ademo, demo_document
 from elicit.results.document import Provenance, provenance
+from elicit.results.fusion import (
+    Case,
+    cross_fit_case,
+    fanout_split,
+    fusion_document,
+    held_out_case,
+    learning_curve,
+    plot_learning_curve,
+)
 from elicit.results.routing import mix_config, routing_document
-from elicit.results.runs import arecords, run_time
+from elicit.results.runs import BUILTIN_MIX, RecordSet, arecords, run_time
 from elicit.results.xiong import (
     TEST_LIMIT,
     TRAIN_LIMIT,
@@ -43,6 +57,7 @@ from elicit.results.xiong import (
 )
 from elicit.routing.figures import plot_curves
 from elicit.routing.run import RouteEvalResult, arun_route_eval
+from elicit.types import EvalRecord
 
 README = Path("README.md")
 MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
@@ -58,12 +73,34 @@ class Sizes:
     xiong_train: int
     routing: dict[str, int]
     models: tuple[str, ...]
+    mix: int
+    """Questions of the built-in mix the fusion head is cross-fitted on."""
+    fanout: int | None
+    """FanOutQA questions (None: every one)."""
+    draws: int
+    """Random calibration/test halves per certification check."""
 
     @classmethod
     def of(cls, quick: bool) -> Sizes:
         if quick:
-            return cls(24, 12, 24, {"train": 40, "dev": 20, "test": 40}, (SMOLLM2.key,))
-        return cls(300, TEST_LIMIT, TRAIN_LIMIT, {"train": 400, "dev": 200, "test": 600}, (SMOLLM2.key, QWEN.key))
+            return cls(24, 12, 24, {"train": 40, "dev": 20, "test": 40}, (SMOLLM2.key,), 60, 60, 20)
+        return cls(
+            300,
+            TEST_LIMIT,
+            TRAIN_LIMIT,
+            {"train": 300, "dev": 150, "test": 450},
+            (SMOLLM2.key, QWEN.key),
+            1200,
+            None,
+            SPLITS,
+        )
+
+    def fusion_runs(self) -> dict[str, RecordSet]:
+        """The fusion document's own runs (beside each BIG-bench task's vanilla train and test runs)."""
+        return {
+            "mix": RecordSet(BUILTIN_MIX, limit=self.mix, label="builtin"),
+            "fanout": RecordSet(("fanout",), limit=self.fanout),
+        }
 
 
 @dataclass
@@ -130,10 +167,11 @@ def _xiong_write(context: Context) -> Path:
     tables, times = {}, {}
     for model in sizes.models:
         folder = context.model_runs(model)
-        tables[model] = [
-            task_table(load_task_runs(task, folder, sizes.xiong_test, sizes.xiong_train), seed=context.seed)
-            for task in TASKS
-        ]
+        found = [load_task_runs(task, folder, sizes.xiong_test, sizes.xiong_train) for task in TASKS]
+        if all(runs is None for runs in found):
+            continue
+        tables[model] = [task_table(runs, seed=context.seed) for runs in found if runs is not None]
+        absent = [task for task, runs in zip(TASKS, found, strict=True) if runs is None]
         measured = [t for task in TASKS for run in record_sets(task, sizes.xiong_test, sizes.xiong_train).values()
                     if (t := run_time(run, folder)) is not None]  # fmt: skip
         runs = 5 * len(TASKS) + len(TASKS)
@@ -141,6 +179,7 @@ def _xiong_write(context: Context) -> Path:
             f"Wall time of the runs behind this table: {sum(t.seconds for t in measured) / 3600:.2f} h for "
             f"{sum(t.asked for t in measured)} questions asked in {len(measured)} of its {runs} runs (the others "
             "were on file before this command ran, so their time was not measured here)."
+            + (f" Not run for this model (no complete vanilla test run): {', '.join(absent)}." if absent else "")
         )
     context.summary["xiong"] = (
         "Xiong et al.'s findings, as they came out: "
@@ -152,6 +191,118 @@ def _xiong_write(context: Context) -> Path:
     return xiong_document(tables, context.origin(), seed=context.seed, wall_times=times).write(
         context.docs / "xiong.md"
     )
+
+
+# --------------------------------------------------------------------------- fusion
+
+
+def _fusion_generate(server: ServerHandle, context: Context) -> None:
+    folder = context.model_runs(server.model_name)
+    sizes = context.sizes
+    runs = [
+        record_sets(task, sizes.xiong_test, sizes.xiong_train)[key] for task in TASKS for key in ("vanilla", "train")
+    ]
+    for run in [*runs, *sizes.fusion_runs().values()]:
+        run_sync(arecords(server, run, folder, seed=context.seed))
+
+
+def _on_file(run: RecordSet, folder: Path) -> list[EvalRecord]:
+    """The run's records on file (a run cut short is used as far as it went: its n is in the table)."""
+    path = run.path(folder)
+    return load_records(path) if path.is_file() else []
+
+
+def _fusion_write(context: Context) -> Path:
+    sizes, seed = context.sizes, context.seed
+    cases: dict[str, list[Case]] = {}
+    probed: dict[str, list[Case]] = {}
+    curves = {}
+    for model in sizes.models:
+        folder = context.model_runs(model)
+        encoder = HiddenStateEmbeddings(model)
+        cases[model], probed[model] = [], []
+        for task in TASKS:
+            runs = record_sets(task, sizes.xiong_test, sizes.xiong_train)
+            train, test = _on_file(runs["train"], folder), _on_file(runs["vanilla"], folder)
+            if train and test:
+                for found, white_box in ((cases, None), (probed, encoder)):
+                    found[model].append(held_out_case(task, train, test, seed=seed, white_box=white_box))
+        own = sizes.fusion_runs()
+        fanout = _on_file(own["fanout"], folder)
+        if fanout:
+            train, test = fanout_split(fanout, seed)
+            for found, white_box in ((cases, None), (probed, encoder)):
+                found[model].append(held_out_case("FanOutQA", train, test, seed=seed, white_box=white_box))
+        mix = _on_file(own["mix"], folder)
+        if mix:
+            for found, white_box in ((cases, None), (probed, encoder)):
+                found[model].append(cross_fit_case("built-in mix", mix, seed=seed, white_box=white_box))
+            curves[model] = learning_curve(mix, seed=seed)
+    figure = plot_learning_curve({m: points for m, (points, _) in curves.items()}, context.docs / "learning-curve.png")
+    document, tallies = fusion_document(cases, probed, curves, figure, context.origin(), seed=seed)
+    context.summary["fusion"] = (
+        "The fusion head out of sample: " + "; ".join(tallies) + " ([fusion](docs/results/fusion.md))."
+    )
+    return document.write(context.docs / "fusion.md")
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def _answers(records: Sequence[EvalRecord], context: Sequence[EvalRecord]) -> Answers:
+    """Closed-book and with-passage records of the same questions, paired by id."""
+    by_id = {record.id: record for record in context}
+    paired = [(record, by_id[record.id]) for record in records if record.id in by_id]
+    return Answers(
+        np.array([a.confidence or 0.0 for a, _ in paired]), np.array([a.correct for a, _ in paired]),
+        np.array([b.confidence or 0.0 for _, b in paired]), np.array([b.correct for _, b in paired]),
+    )  # fmt: skip
+
+
+def _decisions_write(context: Context) -> Path:
+    sizes, seed = context.sizes, context.seed
+    splits = sizes.draws
+    rows = []
+    for model in sizes.models:
+        folder = context.model_runs(model)
+        judged: list[tuple[str, str, Case]] = []
+        for task in TASKS:
+            runs = record_sets(task, sizes.xiong_test, sizes.xiong_train)
+            train, test = _on_file(runs["train"], folder), _on_file(runs["vanilla"], folder)
+            if train and test:
+                judged.append((task, "head fitted on train", held_out_case(task, train, test, seed=seed)))
+        fanout = _on_file(sizes.fusion_runs()["fanout"], folder)
+        if fanout:
+            case = held_out_case("FanOutQA", *fanout_split(fanout, seed), seed=seed)
+            judged.append(("FanOutQA dev + test", "head fitted on train", case))
+        sets = [(f"{model}: {label}", source, case.scores[HEAD], case.correct) for label, source, case in judged]
+        mix, _ = scored_records(_on_file(sizes.fusion_runs()["mix"], folder))
+        if mix:
+            sets.append((f"{model}: built-in mix", "default combination", [r.confidence or 0.0 for r in mix],
+                         [r.correct for r in mix]))  # fmt: skip
+        for label, source, confidence, correct in sets:
+            for risk in RISKS:
+                rows.append(validity(label, source, confidence, correct, risk=risk, splits=splits, seed=seed))
+    route = context.model_runs(SMOLLM2.key) / "route-eval"
+    passes = {name: load_records(route / f"{name}.jsonl") for name in ("train", "dev", "eval")}
+    retrieved = {name: load_records(route / f"{name}-retrieval-k2.jsonl") for name in passes}
+    calibration = _answers([*passes["train"], *passes["dev"]], [*retrieved["train"], *retrieved["dev"]])
+    test = _answers(passes["eval"], retrieved["eval"])
+    note = (
+        f"Replayed on the routing run's records ({SMOLLM2.title}, the retrieval mix, BM25, top 2 passages): "
+        f"both certificates (closed book, and with passages) are certified on its train and dev questions "
+        f"({calibration.closed.size}), every policy is judged on its {test.closed.size} held-out questions. "
+        "Confidence: the default combination, fitted on nothing. Abstaining counts as not right."
+    )
+    agent = [(risk, agent_policies(calibration, test, risk=risk)) for risk in RISKS]
+    shown = [row for row in rows if row.certified]
+    kept = sum(row.violated / row.splits <= row.bound for row in rows)
+    context.summary["decisions"] = (
+        f"Certified answering kept its promise (violations at most δ = {DELTA:g} plus Monte Carlo error) in {kept} "
+        f"of {len(rows)} set × α checks over {splits} random calibration halves each; {len(shown)} of them certified "
+        "a threshold at all ([decisions](docs/results/decisions.md))."
+    )
+    return decisions_document(rows, agent, note, context.origin()).write(context.docs / "decisions.md")
 
 
 # --------------------------------------------------------------------------- routing
@@ -192,7 +343,9 @@ SECTIONS: dict[str, Section] = {
     for section in (
         Section("demo", lambda sizes: (SMOLLM2.key,), _demo_generate, _demo_write),
         Section("xiong", lambda sizes: sizes.models, _xiong_generate, _xiong_write),
+        Section("fusion", lambda sizes: sizes.models, _fusion_generate, _fusion_write),
         Section("routing", lambda sizes: (SMOLLM2.key,), _routing_generate, _routing_write),
+        Section("decisions", lambda sizes: (), lambda server, context: None, _decisions_write),
     )
 }
 
@@ -229,6 +382,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--docs", type=Path, help="where the documents go (default docs/results)")
     parser.add_argument("--url", action="append", default=[], help="MODEL=URL: a running server for MODEL")
     parser.add_argument("--seed", type=int, default=defaults.SEED)
+    parser.add_argument(
+        "--from-files", action="store_true", help="ask no model: write the documents from the runs on file"
+    )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in SECTIONS]
@@ -241,7 +397,8 @@ def main(argv: list[str] | None = None) -> None:
         command="python -m benchmarks.results " + shlex.join(argv if argv is not None else sys.argv[1:]),
     )  # fmt: skip
     urls = dict(spec.split("=", 1) for spec in args.url)
-    for model in dict.fromkeys(m for name in chosen for m in SECTIONS[name].models(context.sizes)):
+    asked = [] if args.from_files else [m for name in chosen for m in SECTIONS[name].models(context.sizes)]
+    for model in dict.fromkeys(asked):
         with model_server(model, urls) as server:
             for name in chosen:
                 if model in SECTIONS[name].models(context.sizes):

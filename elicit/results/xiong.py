@@ -156,10 +156,10 @@ HEAD_METHOD = Method("elicit: fusion head (fitted on train)", "vanilla", 5, None
 
 
 def _aligned(runs: Mapping[str, Sequence[EvalRecord]]) -> dict[str, list[EvalRecord]]:
-    """Every test run in the vanilla run's question order; a run asking other questions is refused."""
+    """Every test run on file in the vanilla run's question order; a run asking other questions is refused."""
     order = [record.id for record in runs["vanilla"]]
     aligned = {}
-    for prompt in PROMPTS:
+    for prompt in (prompt for prompt in PROMPTS if prompt in runs):
         by_id = {record.id: record for record in runs[prompt]}
         if set(by_id) != set(order):
             raise ValueError(f"the {prompt} run holds other questions than the vanilla run: run both on the same split")
@@ -176,26 +176,35 @@ class TaskTable:
 
 
 def task_table(runs: Mapping[str, Sequence[EvalRecord]], *, seed: int = defaults.SEED) -> TaskTable:
-    """Every method's scores on one task's test questions (``runs``: each prompt's records and ``train``)."""
+    """Every method's scores on one task's test questions (``runs``: each prompt's records and ``train``).
+
+    A method whose prompt has no run is left out of the table; so is the head without a training run.
+    """
     test = _aligned(runs)
     task = str(test["vanilla"][0].metadata.get("dataset"))
-    table = {method: read(test) for method, read in METHODS}
-    fitted = held_out(runs["train"], test["vanilla"], seed=seed)
-    table[HEAD_METHOD] = Scores(fitted.correct, fitted.scores[HEAD], 0)
+    table = {method: read(test) for method, read in METHODS if method.prompt in test}
+    if runs.get("train"):
+        fitted = held_out(runs["train"], test["vanilla"], seed=seed)
+        table[HEAD_METHOD] = Scores(fitted.correct, fitted.scores[HEAD], 0)
     return TaskTable(task, table)
 
 
 def load_task_runs(
     task: str, folder: Path, test: int = TEST_LIMIT, train: int = TRAIN_LIMIT
-) -> dict[str, list[EvalRecord]]:
-    """The records of one task's runs, read from ``folder`` (each must exist and be complete)."""
+) -> dict[str, list[EvalRecord]] | None:
+    """The records of one task's runs in ``folder``, or None without a complete vanilla test run.
+
+    A test run is used only complete (every method must score the same questions); a prompt
+    whose run is absent or cut short is left out. The training run is used as far as it went
+    (the head's row says how many it was fitted on).
+    """
     runs = {}
     for key, run in record_sets(task, test, train).items():
-        records = load_records(run.path(folder))
-        if len(records) < len(run.items()):
-            raise ValueError(f"{run.path(folder)} holds {len(records)} of {len(run.items())} records: run it first")
-        runs[key] = records
-    return runs
+        path = run.path(folder)
+        records = load_records(path) if path.is_file() else []
+        if key == "train" or len(records) >= len(run.items()):
+            runs[key] = records
+    return runs if "vanilla" in runs else None
 
 
 def _accuracy_interval(correct: NDArray[np.bool_]) -> tuple[float, float]:
@@ -245,7 +254,8 @@ class Finding:
             shown = "no interval" if interval is None else f"[{interval[0]:+.3f}, {interval[1]:+.3f}]"
             outcome = "holds" if interval is not None and interval[0] > 0 else "not shown"
             return f"{self.claim}: mean confidence minus accuracy {value:+.3f} {shown}: {outcome}"
-        assert self.verdict is not None
+        if self.verdict is None:
+            return f"{self.claim}: not run (no chain-of-thought runs for this model)"
         holds = self.verdict.word == "better"
         return f"{self.claim}: {verdict_sentence(self.verdict)}: {'holds' if holds else 'not shown'}"
 
@@ -260,16 +270,24 @@ def _pooled(tables: Sequence[TaskTable], method: Method) -> tuple[Scores, list[s
 
 
 def findings(tables: Sequence[TaskTable], *, seed: int = defaults.SEED) -> list[Finding]:
-    """The paper's three headline findings on these answers, pooled over the datasets (resampled within each)."""
+    """The paper's three headline findings on these answers, pooled over the datasets (resampled within each).
+
+    A finding that needs the chain-of-thought runs is reported as not run when a dataset lacks them.
+    """
     by_name = {(method.name, method.prompt): method for method in tables[0].scores}
-    vanilla, _ = _pooled(tables, by_name["Vanilla verbalized", "vanilla"])
-    cot, strata = _pooled(tables, by_name["CoT verbalized", "cot"])
-    consistency, _ = _pooled(tables, by_name["Self-Random + Consistency", "cot"])
-    avg_conf, _ = _pooled(tables, by_name["Self-Random + Avg-Conf", "cot"])
+    vanilla, strata = _pooled(tables, by_name["Vanilla verbalized", "vanilla"])
     codes = np.unique(strata, return_inverse=True)[1]
     index = resample_indices(vanilla.correct.size, n_resamples=defaults.N_RESAMPLES, seed=seed, strata=codes)
     gaps = vanilla.confidence[index].mean(axis=1) - vanilla.correct[index].mean(axis=1)
     gap = float(vanilla.confidence.mean() - vanilla.correct.mean())
+    found = [Finding(OVERCONFIDENT, None, (gap, percentile_interval(gaps, defaults.LEVEL)))]
+    wanted = [("Self-Random + Consistency", "cot"), ("CoT verbalized", "cot"), ("Self-Random + Avg-Conf", "cot")]
+    present = set.intersection(*({(method.name, method.prompt) for method in table.scores} for table in tables))
+    if not set(wanted) <= present:
+        return [*found, Finding(CONSISTENCY_RANKS, None), Finding(HYBRID_RANKS, None)]
+    consistency, strata = _pooled(tables, by_name[wanted[0]])
+    cot, _ = _pooled(tables, by_name[wanted[1]])
+    avg_conf, _ = _pooled(tables, by_name[wanted[2]])
     scores = {"consistency": consistency.confidence, "verbal": cot.confidence, "avg_conf": avg_conf.confidence}
     [ranks] = verdicts(
         consistency.correct, scores, "consistency", "verbal", metrics=("auroc",), strata=strata, seed=seed,
@@ -277,12 +295,12 @@ def findings(tables: Sequence[TaskTable], *, seed: int = defaults.SEED) -> list[
     )  # fmt: skip
     [hybrid] = verdicts(consistency.correct, scores, "avg_conf", "consistency", metrics=("auroc",), strata=strata,
                         seed=seed)  # fmt: skip
-    return [
-        Finding("Verbalized confidence is overconfident (vanilla, M = 1)", None,
-                (gap, percentile_interval(gaps, defaults.LEVEL))),
-        Finding("Consistency ranks answers better than verbalized confidence (CoT, M = 5 against M = 1)", ranks),
-        Finding("The hybrid (Avg-Conf) ranks better than consistency alone (CoT, M = 5)", hybrid),
-    ]  # fmt: skip
+    return [*found, Finding(CONSISTENCY_RANKS, ranks), Finding(HYBRID_RANKS, hybrid)]
+
+
+OVERCONFIDENT = "Verbalized confidence is overconfident (vanilla, M = 1)"
+CONSISTENCY_RANKS = "Consistency ranks answers better than verbalized confidence (CoT, M = 5 against M = 1)"
+HYBRID_RANKS = "The hybrid (Avg-Conf) ranks better than consistency alone (CoT, M = 5)"
 
 
 PAPER = (
