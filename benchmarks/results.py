@@ -23,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import elicit as chain_speed
+from benchmarks import serving
+from benchmarks.common import questions
 from elicit import defaults
 from elicit.calibration.display.sentences import verdict_sentence
 from elicit.calibration.fitting import HEAD, scored_records
@@ -34,7 +37,7 @@ from elicit.model.loop import run_sync
 from elicit.model.serving import ServerHandle, connect, serve
 from elicit.results.decisions import DELTA, RISKS, SPLITS, Answers, agent_policies, decisions_document, validity
 from elicit.results.demo import ademo, demo_document
-from elicit.results.document import Provenance, provenance
+from elicit.results.document import Document, Provenance, provenance
 from elicit.results.fusion import (
     Case,
     cross_fit_case,
@@ -43,6 +46,7 @@ from elicit.results.fusion import (
     held_out_case,
     learning_curve,
     plot_learning_curve,
+    unfittable,
 )
 from elicit.results.routing import mix_config, routing_document
 from elicit.results.runs import BUILTIN_MIX, RecordSet, arecords, run_time
@@ -212,34 +216,51 @@ def _on_file(run: RecordSet, folder: Path) -> list[EvalRecord]:
     return load_records(path) if path.is_file() else []
 
 
+def _judged_cases(
+    model: str, context: Context, white_box: HiddenStateEmbeddings | None
+) -> tuple[list[Case], list[EvalRecord], list[str]]:
+    """One model's fusion cases from its runs on file, its built-in mix, and the cases that could not be fitted."""
+    sizes, seed, folder = context.sizes, context.seed, context.model_runs(model)
+    cases, skipped = [], []
+    for task in TASKS:
+        runs = record_sets(task, sizes.xiong_test, sizes.xiong_train)
+        train, test = _on_file(runs["train"], folder), _on_file(runs["vanilla"], folder)
+        if train and test:
+            if reason := unfittable(train=train, test=test):
+                skipped.append(f"{task} ({reason})")
+            else:
+                cases.append(held_out_case(task, train, test, seed=seed, white_box=white_box))
+    fanout = _on_file(sizes.fusion_runs()["fanout"], folder)
+    if fanout:
+        train, test = fanout_split(fanout, seed)
+        if reason := unfittable(train=train, test=test):
+            skipped.append(f"FanOutQA ({reason})")
+        else:
+            cases.append(held_out_case("FanOutQA", train, test, seed=seed, white_box=white_box))
+    mix = _on_file(sizes.fusion_runs()["mix"], folder)
+    if mix:
+        if reason := unfittable(records=mix):
+            skipped.append(f"built-in mix ({reason})")
+        else:
+            cases.append(cross_fit_case("built-in mix", mix, seed=seed, white_box=white_box))
+    return cases, mix, skipped
+
+
 def _fusion_write(context: Context) -> Path:
-    sizes, seed = context.sizes, context.seed
     cases: dict[str, list[Case]] = {}
     probed: dict[str, list[Case]] = {}
+    skipped: dict[str, list[str]] = {}
     curves = {}
-    for model in sizes.models:
-        folder = context.model_runs(model)
-        encoder = HiddenStateEmbeddings(model)
-        cases[model], probed[model] = [], []
-        for task in TASKS:
-            runs = record_sets(task, sizes.xiong_test, sizes.xiong_train)
-            train, test = _on_file(runs["train"], folder), _on_file(runs["vanilla"], folder)
-            if train and test:
-                for found, white_box in ((cases, None), (probed, encoder)):
-                    found[model].append(held_out_case(task, train, test, seed=seed, white_box=white_box))
-        own = sizes.fusion_runs()
-        fanout = _on_file(own["fanout"], folder)
-        if fanout:
-            train, test = fanout_split(fanout, seed)
-            for found, white_box in ((cases, None), (probed, encoder)):
-                found[model].append(held_out_case("FanOutQA", train, test, seed=seed, white_box=white_box))
-        mix = _on_file(own["mix"], folder)
-        if mix:
-            for found, white_box in ((cases, None), (probed, encoder)):
-                found[model].append(cross_fit_case("built-in mix", mix, seed=seed, white_box=white_box))
-            curves[model] = learning_curve(mix, seed=seed)
-    figure = plot_learning_curve({m: points for m, (points, _) in curves.items()}, context.docs / "learning-curve.png")
-    document, tallies = fusion_document(cases, probed, curves, figure, context.origin(), seed=seed)
+    for model in context.sizes.models:
+        cases[model], mix, skipped[model] = _judged_cases(model, context, None)
+        probed[model], _, _ = _judged_cases(model, context, HiddenStateEmbeddings(model))
+        if mix and not unfittable(records=mix) and (curve := learning_curve(mix, seed=context.seed))[0]:
+            curves[model] = curve
+    drawn = {model: points for model, (points, _) in curves.items()}
+    figure = plot_learning_curve(drawn, context.docs / "learning-curve.png") if drawn else None
+    document, tallies = fusion_document(
+        cases, probed, curves, figure, context.origin(), seed=context.seed, skipped=skipped
+    )
     context.summary["fusion"] = (
         "The fusion head out of sample: " + "; ".join(tallies) + " ([fusion](docs/results/fusion.md))."
     )
@@ -265,17 +286,9 @@ def _decisions_write(context: Context) -> Path:
     rows = []
     for model in sizes.models:
         folder = context.model_runs(model)
-        judged: list[tuple[str, str, Case]] = []
-        for task in TASKS:
-            runs = record_sets(task, sizes.xiong_test, sizes.xiong_train)
-            train, test = _on_file(runs["train"], folder), _on_file(runs["vanilla"], folder)
-            if train and test:
-                judged.append((task, "head fitted on train", held_out_case(task, train, test, seed=seed)))
-        fanout = _on_file(sizes.fusion_runs()["fanout"], folder)
-        if fanout:
-            case = held_out_case("FanOutQA", *fanout_split(fanout, seed), seed=seed)
-            judged.append(("FanOutQA dev + test", "head fitted on train", case))
-        sets = [(f"{model}: {label}", source, case.scores[HEAD], case.correct) for label, source, case in judged]
+        judged, _, _ = _judged_cases(model, context, None)
+        sets = [(f"{model}: {case.label}", "head fitted on train", case.scores[HEAD], case.correct)
+                for case in judged if case.label != "built-in mix"]  # fmt: skip
         mix, _ = scored_records(_on_file(sizes.fusion_runs()["mix"], folder))
         if mix:
             sets.append((f"{model}: built-in mix", "default combination", [r.confidence or 0.0 for r in mix],
@@ -333,6 +346,53 @@ def _routing_write(context: Context) -> Path:
     return routing_document(result, context.origin()).write(context.docs / "routing.md")
 
 
+# --------------------------------------------------------------------------- speed
+
+SPEED_QUESTIONS = 32
+
+
+def _speed_paths(context: Context, model: str) -> tuple[Path, Path]:
+    folder = context.model_runs(model)
+    return folder / "speed-serving.json", folder / "speed-chain.json"
+
+
+def _speed_generate(server: ServerHandle, context: Context) -> None:
+    serving_path, chain_path = _speed_paths(context, server.model_name)
+    run_sync(serving.measure(server)).write(serving_path)
+    asked = questions(min(SPEED_QUESTIONS, context.sizes.demo))
+    run_sync(chain_speed.measure(server, asked)).write(chain_path)
+
+
+def _speed_write(context: Context) -> Path:
+    document = Document("Speed", context.origin())
+    document.add(
+        "Ratios measured in one process against a baseline on the same server and prompts, so the machine's "
+        "speed cancels. Serving: one request asking for n = 5 samples against five requests, sequential or "
+        f"concurrent (48 tokens each). Chain: `ConfidenceChain.abatch` ({chain_speed.N_SAMPLES} samples and "
+        "P(True) per question, every signal computed) against a loop sending one request per sample. Each "
+        "figure is one run: read the ratios, not the absolute times, which depend on what else the machine ran."
+    )
+    lines = [
+        "| model | decode tokens/s | 5 sequential / one n = 5 request | 5 concurrent / one n = 5 request "
+        "| questions | chain questions/s | naive questions/s | chain speed-up | measured |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [_speed_row(context, model) for model in context.sizes.models if _speed_paths(context, model)[0].is_file()]
+    document.add("\n".join(lines))
+    return document.write(context.docs / "speed.md")
+
+
+def _speed_row(context: Context, model: str) -> str:
+    serving_path, chain_path = _speed_paths(context, model)
+    served = serving.ServingResult.model_validate_json(serving_path.read_text())
+    chain = chain_speed.ChainSpeedResult.model_validate_json(chain_path.read_text())
+    return (
+        f"| {model} | {served.decode_tokens_per_second:.1f} | {served.sequential_ratio:.2f}× "
+        f"| {served.concurrent_ratio:.2f}× | {chain.settings['questions']} | {chain.batched_questions_per_second:.3f} "
+        f"| {chain.naive_questions_per_second:.3f} | {chain.speedup:.2f}× | {chain.created} |"
+    )
+
+
 def connect_offline() -> ServerHandle:
     """A handle that answers no request: writing a document only reads files already complete."""
     return ServerHandle("http://127.0.0.1:9", SMOLLM2.key)
@@ -346,6 +406,7 @@ SECTIONS: dict[str, Section] = {
         Section("fusion", lambda sizes: sizes.models, _fusion_generate, _fusion_write),
         Section("routing", lambda sizes: (SMOLLM2.key,), _routing_generate, _routing_write),
         Section("decisions", lambda sizes: (), lambda server, context: None, _decisions_write),
+        Section("speed", lambda sizes: sizes.models, _speed_generate, _speed_write),
     )
 }
 

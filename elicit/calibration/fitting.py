@@ -148,7 +148,7 @@ def cross_fit(
         train_labels = correct[train].tolist()
         test_signals = [signals[i] for i in test]
         if white_box is not None:
-            train_signals, test_signals, _ = _with_probe(
+            train_signals, test_signals, _ = with_probe(
                 white_box, train_signals, [texts[i] for i in train], train_labels, test_signals,
                 [texts[i] for i in test], seed,
             )  # fmt: skip
@@ -168,7 +168,7 @@ def cross_fit(
     probe = None
     if white_box is not None:
         scores[f"raw:{ANSWER_PROBE}"] = probe_scores
-        signals, _, probe = _with_probe(white_box, signals, texts, correct.tolist(), [], [], seed)
+        signals, _, probe = with_probe(white_box, signals, texts, correct.tolist(), [], [], seed)
     setups = {r.setup.model_dump_json() for r in kept if r.setup is not None}
     setup = kept[0].setup if len(setups) == 1 else None
     head = clone(template).fit(signals, correct.tolist())
@@ -180,7 +180,7 @@ def cross_fit(
     )  # fmt: skip
 
 
-def _with_probe(
+def with_probe(
     encoder: HiddenStateEmbeddings, train: Sequence[Signals], train_texts: Sequence[str], labels: Sequence[bool],
     test: Sequence[Signals], test_texts: Sequence[str], seed: int,
 ) -> tuple[list[Signals], list[Signals], AnswerProbe]:  # fmt: skip

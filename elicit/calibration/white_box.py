@@ -112,8 +112,10 @@ class AnswerProbe(VersionedFile):
             )
 
     def values(self, encoder: HiddenStateEmbeddings, texts: Sequence[str]) -> NDArray[np.float64]:
-        """The probability that each answer is right."""
+        """The probability that each answer is right (none for no texts: a refit on every row has none to score)."""
         self.check_encoder(encoder)
+        if not texts:
+            return np.empty(0)
         vectors = encoder.encode_many(list(texts), [self.layer], [self.pooling])[self.layer, self.pooling]
         return self.probe.predict(np.asarray(vectors, dtype=np.float64))
 

@@ -54,6 +54,16 @@ class Case:
         return {verdict.metric: verdict for verdict in found}
 
 
+def unfittable(**parts: Sequence[EvalRecord]) -> str | None:
+    """Why these records cannot be fitted or judged (a part with a single label), or None."""
+    for name, records in parts.items():
+        labels = [record.correct for record in records if not record.few_shot]
+        if len(set(labels)) < 2:
+            state = "none" if not labels else "every one right" if labels[0] else "every one wrong"
+            return f"{name}: {len(labels)} answers, {state}"
+    return None
+
+
 def held_out_case(
     label: str, train: Sequence[EvalRecord], test: Sequence[EvalRecord], *, seed: int = defaults.SEED,
     white_box: HiddenStateEmbeddings | None = None,
@@ -240,6 +250,7 @@ def curve_table(points: Sequence[CurvePoint], n_test: int) -> str:
 def fusion_document(
     cases: Mapping[str, Sequence[Case]], probed: Mapping[str, Sequence[Case]],
     curves: Mapping[str, tuple[Sequence[CurvePoint], int]], figure: Path | None, origin: Provenance, *, seed: int,
+    skipped: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[Document, list[str]]:  # fmt: skip
     """The fusion document and each model's one-line tally (for the README)."""
     document = Document("The fusion head out of sample", origin)
@@ -255,6 +266,8 @@ def fusion_document(
     for model, model_cases in cases.items():
         table, tally = case_table(model_cases, seed=seed)
         document.add(f"## {model}", table, tally.sentence(model) + ".")
+        if skipped and skipped.get(model):
+            document.add("Not fitted (a part with a single label): " + "; ".join(skipped[model]) + ".")
         tallies.append(tally.sentence(model))
         if probed.get(model):
             table, tally = case_table(probed[model], seed=seed)

@@ -15,11 +15,10 @@ from numpy.typing import NDArray
 
 from elicit import defaults
 from elicit.calibration.calibrators import BestSingle
-from elicit.calibration.fitting import BEST_SINGLE, HEAD, dataset_of, scored_records
+from elicit.calibration.fitting import BEST_SINGLE, HEAD, dataset_of, scored_records, with_probe
 from elicit.calibration.head import FusionHead
-from elicit.calibration.white_box import AnswerProbe, probe_text, stacked_values
+from elicit.calibration.white_box import AnswerProbe, probe_text
 from elicit.model.hidden_states import HiddenStateEmbeddings
-from elicit.signals.white_box import ANSWER_PROBE
 from elicit.types import EvalRecord
 
 
@@ -61,11 +60,10 @@ def held_out(
     tested = [record.signals for record in judged]
     probe = None
     if white_box is not None:
-        train_texts = [probe_text(r.question, r.answer) for r in fitting]
-        test_texts = [probe_text(r.question, r.answer) for r in judged]
-        train_values, test_values, probe = stacked_values(white_box, train_texts, labels, test_texts, seed=seed)
-        signals = [s.with_value(ANSWER_PROBE, float(v)) for s, v in zip(signals, train_values, strict=True)]
-        tested = [s.with_value(ANSWER_PROBE, float(v)) for s, v in zip(tested, test_values, strict=True)]
+        signals, tested, probe = with_probe(
+            white_box, signals, [probe_text(r.question, r.answer) for r in fitting], labels, tested,
+            [probe_text(r.question, r.answer) for r in judged], seed,
+        )  # fmt: skip
     head = FusionHead(seed=seed).fit(signals, labels)
     rival = BestSingle().fit(signals, labels)
     return HeldOut(

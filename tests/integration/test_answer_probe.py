@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from elicit.calibration.fitting import cross_fit
 from elicit.calibration.metrics import auroc
 from elicit.calibration.white_box import AnswerProbe, ProbeFileError, ProbeReader, probe_text, stacked_values
 from elicit.chains import ConfidenceChain
@@ -55,3 +56,12 @@ def test_the_probe_ranks_real_answers_out_of_fold_and_a_chain_reads_it(server, l
     )
     with pytest.raises(ProbeFileError, match="unsupported format_version 0"):
         AnswerProbe.read(tmp_path / "old.json")
+
+
+def test_a_cross_fit_with_the_probe_scores_it_out_of_fold_and_refits_it_on_every_record(hidden_states):
+    records = load_records(REAL_RECORDS)
+    fit = cross_fit(records, k=3, seed=0, white_box=hidden_states)
+    probe_scores = fit.scores[f"raw:{ANSWER_PROBE}"]
+    assert probe_scores.shape == (len(fit.records),) and np.isfinite(probe_scores).all()
+    assert auroc(probe_scores, fit.correct) > 0.6
+    assert fit.probe is not None and fit.probe.n_train == len(fit.records)
