@@ -92,7 +92,7 @@ class Sizes:
             300,
             TEST_LIMIT,
             TRAIN_LIMIT,
-            {"train": 300, "dev": 150, "test": 450},
+            {"train": 300, "dev": 100, "test": 300},
             (SMOLLM2.key, QWEN.key),
             1200,
             None,

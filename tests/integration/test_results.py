@@ -30,10 +30,14 @@ def _row_numbers(text: str, method: str) -> list[str]:
 def test_the_demo_document_quotes_what_the_demo_prints(server: ServerHandle, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("ELICIT_BASE_URL", server.base_url)
     limit = results.Sizes.of(quick=True).demo
-    printed = CliRunner().invoke(app, ["demo", "--limit", str(limit), "--out", str(tmp_path / "demo"), "--seed", "0"])
+    # The demo's folder is the one the results command reads, so the document is written from these very records.
+    folder = tmp_path / "runs" / server.model_name / "demo"
+    printed = CliRunner().invoke(app, ["demo", "--limit", str(limit), "--out", str(folder), "--seed", "0"])
     assert printed.exit_code == 0, printed.output
+    asked = (folder / "records.jsonl").stat().st_mtime
     results.main(["--quick", "--only", "demo", "--runs", str(tmp_path / "runs"), "--docs", str(tmp_path / "docs"),
                   "--url", f"{server.model_name}={server.base_url}"])  # fmt: skip
+    assert (folder / "records.jsonl").stat().st_mtime == asked  # nothing asked again
     document = (tmp_path / "docs" / "demo.md").read_text()
     assert "Written by `python -m benchmarks.results --quick --only demo" in document and "seed 0" in document
     for method in ("head", "best single"):  # n, accuracy, ECE, Brier and AUROC with their intervals, PRR
