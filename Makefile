@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH_PIP_ARGS ?=
 BROWSER_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
-.PHONY: setup browser demo test lint typecheck bench results results-quick
+.PHONY: setup browser demo test lint typecheck bench peers results results-quick
 
 setup: $(VENV)/.elicit-installed browser
 
@@ -51,10 +51,22 @@ typecheck: setup
 bench: setup
 	$(BIN)/python -m benchmarks.serving
 
+# uqlm, the peer the speed section is compared with, in its own environment: its pins (an older
+# numpy and transformers) clash with elicit's. Torch first, so it stays the CPU build.
+PEERS := .venv-peers
+peers: $(PEERS)/.installed
+
+$(PEERS)/.installed:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install torch==2.13.0 $(TORCH_PIP_ARGS)
+	# pyarrow 21 still runs on the numpy 1.26 uqlm pins (later ones need numpy 2).
+	$(PEERS)/bin/pip install uqlm==0.6.7 langchain-openai pyarrow==21.0.0
+	touch $@
+
 # Every table of docs/results/ and the README's result lines, from runs of this code (hours on
 # a 2-core CPU: the runs resume, so an interrupted call continues); the quick mode takes minutes
 # and writes to runs/results-quick/ only.
-results: setup
+results: setup peers
 	$(BIN)/pip install -e '.[qwen]' $(TORCH_PIP_ARGS)
 	$(BIN)/python -m benchmarks.results
 

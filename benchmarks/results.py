@@ -7,7 +7,7 @@ fight over the same cores), each for every section that needs it, then every doc
 written. ``--quick`` runs every section at toy size on the embedded model only, into
 ``runs/results-quick`` (minutes; the documented figures are never overwritten by it).
 
-    python -m benchmarks.results [--quick] [--only demo,xiong,routing] [--url MODEL=URL ...]
+    python -m benchmarks.results [--quick] [--only demo,xiong,routing] [--models M,...] [--url MODEL=URL ...]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import elicit as chain_speed
-from benchmarks import serving
+from benchmarks import peers, probe_cost, serving
 from benchmarks.common import questions
 from elicit import defaults
 from elicit.calibration.display.sentences import verdict_sentence
@@ -293,6 +293,11 @@ def _decisions_write(context: Context) -> Path:
         if mix:
             sets.append((f"{model}: built-in mix", "default combination", [r.confidence or 0.0 for r in mix],
                          [r.correct for r in mix]))  # fmt: skip
+        route = folder / "route-eval"
+        if model == SMOLLM2.key:  # the answers the agent reads: the routing run's, answered from passages
+            read = [r for name in ("train", "dev", "eval") for r in load_records(route / f"{name}-retrieval-k2.jsonl")]
+            sets.append((f"{model}: retrieval mix, from 2 passages", "default combination",
+                         [r.confidence or 0.0 for r in read], [r.correct for r in read]))  # fmt: skip
         for label, source, confidence, correct in sets:
             for risk in RISKS:
                 rows.append(validity(label, source, confidence, correct, risk=risk, splits=splits, seed=seed))
@@ -349,18 +354,33 @@ def _routing_write(context: Context) -> Path:
 # --------------------------------------------------------------------------- speed
 
 SPEED_QUESTIONS = 32
+PROBE_TRAIN = 200
+"""Labelled records of the built-in mix the cost benchmark fits its probe on."""
 
 
-def _speed_paths(context: Context, model: str) -> tuple[Path, Path]:
-    folder = context.model_runs(model)
-    return folder / "speed-serving.json", folder / "speed-chain.json"
+def _speed_path(context: Context, model: str, kind: str) -> Path:
+    """Where one speed benchmark's figures for ``model`` are kept (serving, chain, probe, peers)."""
+    return context.model_runs(model) / f"speed-{kind}.json"
 
 
 def _speed_generate(server: ServerHandle, context: Context) -> None:
-    serving_path, chain_path = _speed_paths(context, server.model_name)
-    run_sync(serving.measure(server)).write(serving_path)
-    asked = questions(min(SPEED_QUESTIONS, context.sizes.demo))
-    run_sync(chain_speed.measure(server, asked)).write(chain_path)
+    model = server.model_name
+    run_sync(serving.measure(server)).write(_speed_path(context, model, "serving"))
+    count = min(SPEED_QUESTIONS, context.sizes.demo)
+    run_sync(chain_speed.measure(server, questions(count))).write(_speed_path(context, model, "chain"))
+    if peers.available():
+        run_sync(peers.measure(server, questions(count))).write(_speed_path(context, model, "peers"))
+    mix = _on_file(context.sizes.fusion_runs()["mix"], context.model_runs(model))
+    train = min(PROBE_TRAIN, len(mix) - count)
+    if train >= count:  # the probe is fitted on the model's own graded answers: too few on file, nothing to time
+        fit_on, asked = probe_cost.split(mix, train, count, context.seed)
+        run_sync(probe_cost.measure(server, fit_on, asked, seed=context.seed)).write(
+            _speed_path(context, model, "probe")
+        )
+
+
+def _measured(context: Context, kind: str) -> list[str]:
+    return [model for model in context.sizes.models if _speed_path(context, model, kind).is_file()]
 
 
 def _speed_write(context: Context) -> Path:
@@ -377,19 +397,65 @@ def _speed_write(context: Context) -> Path:
         "| questions | chain questions/s | naive questions/s | chain speed-up | measured |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    lines += [_speed_row(context, model) for model in context.sizes.models if _speed_paths(context, model)[0].is_file()]
+    lines += [_speed_row(context, model) for model in _measured(context, "serving")]
     document.add("\n".join(lines))
+    if compared := _measured(context, "peers"):
+        document.add(
+            "Against uqlm (`benchmarks/peers.py`, `make peers`): elicit's chain, then uqlm's `UQEnsemble` on the "
+            "very prompts elicit sent, same server, sample count, temperature and token limit. elicit asks for "
+            "the n samples in one request; uqlm 0.6.7 ignores its option to do so and sends one request per sample. "
+            "uqlm's scorers are the ones closest to elicit's signals that need no model download. elicit runs "
+            "first, so any server-side caching of the prompts favours uqlm."
+        )
+        rows = [
+            "| model | questions | elicit questions/s | signals elicit computed | uqlm questions/s | uqlm scorers "
+            "| elicit / uqlm | measured |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        rows += [_peer_row(context, model) for model in compared]
+        document.add("\n".join(rows))
+    if probed := _measured(context, "probe"):
+        document.add(
+            "The answer probe (its layer and pooling chosen on its training rows, the built-in mix's graded answers): "
+            "its read of one question and answer against one greedy answer of the same questions, sequential and "
+            "uncached; the confidence chain's batch with the probe against the same batch without it; and the growth "
+            "of the process's peak memory from loading the weights the probe reads and fitting it."
+        )
+        rows = [
+            "| model | fitted on | layer, pooling | questions | one answer | probe read | probe / answer "
+            "| chain with probe / without | peak memory growth | measured |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        rows += [_probe_row(context, model) for model in probed]
+        document.add("\n".join(rows))
     return document.write(context.docs / "speed.md")
 
 
 def _speed_row(context: Context, model: str) -> str:
-    serving_path, chain_path = _speed_paths(context, model)
-    served = serving.ServingResult.model_validate_json(serving_path.read_text())
-    chain = chain_speed.ChainSpeedResult.model_validate_json(chain_path.read_text())
+    served = serving.ServingResult.model_validate_json(_speed_path(context, model, "serving").read_text())
+    chain = chain_speed.ChainSpeedResult.model_validate_json(_speed_path(context, model, "chain").read_text())
     return (
         f"| {model} | {served.decode_tokens_per_second:.1f} | {served.sequential_ratio:.2f}× "
         f"| {served.concurrent_ratio:.2f}× | {chain.settings['questions']} | {chain.batched_questions_per_second:.3f} "
         f"| {chain.naive_questions_per_second:.3f} | {chain.speedup:.2f}× | {chain.created} |"
+    )
+
+
+def _peer_row(context: Context, model: str) -> str:
+    peer = peers.PeerResult.model_validate_json(_speed_path(context, model, "peers").read_text())
+    return (
+        f"| {model} | {peer.settings['questions']} | {peer.elicit_questions_per_second:.3f} "
+        f"| {len(peer.elicit_signals)} | {peer.uqlm_questions_per_second:.3f} | {', '.join(peer.uqlm_scorers)} "
+        f"| {peer.ratio:.2f}× | {peer.created} |"
+    )
+
+
+def _probe_row(context: Context, model: str) -> str:
+    cost = probe_cost.ProbeCostResult.model_validate_json(_speed_path(context, model, "probe").read_text())
+    return (
+        f"| {model} | {cost.settings['train']} | {cost.layer}, {cost.pooling} | {cost.settings['questions']} "
+        f"| {cost.answer_seconds:.3f} s | {cost.probe_seconds:.3f} s | {cost.probe_ratio:.2f}× "
+        f"| {cost.chain_ratio:.2f}× | {cost.memory_mib:.0f} MiB | {cost.created} |"
     )
 
 
@@ -446,6 +512,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--from-files", action="store_true", help="ask no model: write the documents from the runs on file"
     )
+    parser.add_argument(
+        "--models", help="ask only these models (comma-separated); documents still read every run on file"
+    )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in SECTIONS]
@@ -459,6 +528,11 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     urls = dict(spec.split("=", 1) for spec in args.url)
     asked = [] if args.from_files else [m for name in chosen for m in SECTIONS[name].models(context.sizes)]
+    if args.models:
+        allowed = {name.strip() for name in args.models.split(",")}
+        if unknown := allowed - set(context.sizes.models):
+            raise SystemExit(f"unknown models {sorted(unknown)}; choose from {', '.join(context.sizes.models)}")
+        asked = [model for model in asked if model in allowed]
     for model in dict.fromkeys(asked):
         with model_server(model, urls) as server:
             for name in chosen:

@@ -56,7 +56,7 @@ def certify_threshold(confidence: ArrayLike, correct: ArrayLike, *, risk: float,
     With probability at least 1 − ``delta`` over the calibration records, the error rate of
     the answers given at λ̂ is at most ``risk``, for new questions drawn like them.
     """
-    from mapie.risk_control import BinaryClassificationController  # scikit-learn's stack loads only here
+    from mapie.risk_control import BinaryClassificationController, control_fwer  # scikit-learn loads only here
 
     alpha, level = _check_level("risk", risk), _check_level("delta", delta)
     conf, labels = _inputs(confidence, correct)
@@ -67,7 +67,11 @@ def certify_threshold(confidence: ArrayLike, correct: ArrayLike, *, risk: float,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "no threshold found" is answered by returning inf
         controller.calibrate(conf, labels)
-    valid = np.asarray(controller.valid_predict_params, dtype=float).ravel()
+    # A threshold above every calibration confidence answers nothing: its precision, hence its
+    # p-value, is undefined (NaN), and one NaN makes the controller's Holm step reject nothing at
+    # all. Such a threshold offers no evidence, so its p-value is 1; it still counts in the family.
+    p_values = np.nan_to_num(np.asarray(controller.p_values, dtype=float).ravel(), nan=1.0)
+    valid = THRESHOLDS[control_fwer(p_values, level, "bonferroni_holm")]
     return float(valid.min()) if valid.size else math.inf
 
 

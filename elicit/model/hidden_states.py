@@ -17,6 +17,7 @@ import functools
 import hashlib
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -77,6 +78,13 @@ def _load(model_dir: Path) -> tuple[Any, Any]:
 
 class _Enough(Exception):
     """Raised by a forward hook once every layer asked for has been computed."""
+
+
+_FORWARD = threading.Lock()
+"""One forward pass at a time per process: a pass that stops early registers hooks on the shared
+model's blocks, which would also see (and cut short) a pass another thread runs meanwhile, and
+the torch thread count it sets is process-wide. A chain reads its answers' hidden states from
+worker threads, so concurrent reads do happen; torch already spreads one pass over the cores."""
 
 
 def _hidden_states(base: Any, batch: Any, top: int, n_layers: int) -> list[Any]:
@@ -219,9 +227,9 @@ class HiddenStateEmbeddings(EncoderEmbeddings):
     def _forward(self, texts: list[str], pairs: list[tuple[int, str]]) -> dict[tuple[int, str], NDArray[np.float32]]:
         import torch
 
-        tokenizer, model = _load(self.model_dir)
         out: dict[tuple[int, str], list[NDArray[np.float32]]] = {pair: [] for pair in pairs}
-        with torch_threads(1 if len(texts) <= SMALL_BATCH else None), torch.inference_mode():
+        with _FORWARD, torch_threads(1 if len(texts) <= SMALL_BATCH else None), torch.inference_mode():
+            tokenizer, model = _load(self.model_dir)
             for start in range(0, len(texts), self.batch_size):
                 batch = tokenizer(texts[start : start + self.batch_size], return_tensors="pt", padding=True)
                 states = _hidden_states(model.model, batch, max(layer for layer, _ in pairs), self.n_layers)

@@ -65,3 +65,16 @@ def test_a_cross_fit_with_the_probe_scores_it_out_of_fold_and_refits_it_on_every
     assert probe_scores.shape == (len(fit.records),) and np.isfinite(probe_scores).all()
     assert auroc(probe_scores, fit.correct) > 0.6
     assert fit.probe is not None and fit.probe.n_train == len(fit.records)
+
+
+def test_answers_read_from_many_threads_at_once_get_their_own_hidden_states(server, tmp_path):
+    """A chain's batch reads its answers' hidden states from worker threads, all at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [probe_text(r.question, r.answer) for r in load_records(REAL_RECORDS)[:24]]
+    alone = HiddenStateEmbeddings(layer=6, cache_path=tmp_path / "alone.sqlite")
+    expected = np.stack([alone.encode([text])[0] for text in texts])
+    together = HiddenStateEmbeddings(layer=6, cache_path=tmp_path / "together.sqlite")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        vectors = np.stack([v[0] for v in pool.map(lambda text: together.encode([text]), texts)])
+    np.testing.assert_allclose(vectors, expected, rtol=1e-4, atol=1e-5)

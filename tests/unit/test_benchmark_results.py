@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from benchmarks import peers
 from benchmarks.common import arguments
 from benchmarks.eval import EvalResult, side
+from benchmarks.probe_cost import ProbeCostResult, split
 from benchmarks.proxy import PathResult, ProxyResult, show
+from elicit.model.loop import run_sync
+from elicit.model.serving import ServerHandle
+from elicit.types import EvalRecord
 
 SETTINGS = {"requests": 2, "concurrency": 2, "reply_tokens": 16, "samples": 3, "sample_tokens": 16, "seed": 0,
             "model": "m", "base_url": "http://127.0.0.1:1", "reused_server": True}  # fmt: skip
@@ -38,3 +45,39 @@ def test_a_path_without_a_successful_stream_reads_back_and_prints_nan(tmp_path, 
     lines = capsys.readouterr().out.splitlines()
     assert "first token p50 nan s  p90 nan s" in lines[1]
     assert lines[3].endswith("(p50): nanx")
+
+
+def _record(i: int, answer: str | None) -> EvalRecord:
+    return EvalRecord(id=f"q{i}", question=f"question {i}?", golds=["a"], answer=answer, correct=answer == "a",
+                      strategy="vanilla", n_samples=5)  # fmt: skip
+
+
+def test_the_probe_is_timed_on_questions_it_was_not_fitted_on_and_a_short_file_is_named():
+    records = [_record(i, None if i % 4 == 0 else "a" if i % 3 else "b") for i in range(40)]
+    fit_on, asked = split(records, 20, 8, seed=0)
+    assert len(fit_on) == 20 and len(asked) == 8 and all(record.answer for record in fit_on)
+    assert not {record.question for record in fit_on} & set(asked)
+    assert split(records, 20, 8, seed=0) == (fit_on, asked)
+    with pytest.raises(SystemExit, match="need 40 answered records, the file has 30"):
+        split(records, 32, 8, seed=0)
+
+
+def test_the_probe_cost_reads_back_equal(tmp_path):
+    result = ProbeCostResult(
+        settings={"train": 20, "questions": 8, "model": "m", "reused_server": True}, layer=15, pooling="mean",
+        fit_seconds=3.0, answer_seconds=0.5, probe_seconds=0.05, probe_ratio=0.1, chain_seconds=10.0,
+        chain_probe_seconds=11.0, chain_ratio=1.1, memory_mib=600.0,
+    )  # fmt: skip
+    assert ProbeCostResult.model_validate_json(result.write(tmp_path / "probe.json").read_text()) == result
+
+
+def test_the_peer_comparison_names_the_missing_environment_and_its_result_reads_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(peers, "PEERS_PYTHON", tmp_path / "absent" / "python")
+    with pytest.raises(FileNotFoundError, match="run `make peers` first"):
+        run_sync(peers.measure(ServerHandle("http://127.0.0.1:9", "m"), ["q?"]))
+    result = peers.PeerResult(
+        settings={"questions": 8, "model": "m", "reused_server": True}, elicit_seconds=2.0, uqlm_seconds=8.0,
+        elicit_questions_per_second=4.0, uqlm_questions_per_second=1.0, ratio=4.0,
+        elicit_signals=["agreement", "p_true"], uqlm_scorers=["exact_match"],
+    )  # fmt: skip
+    assert peers.PeerResult.model_validate_json(result.write(tmp_path / "peers.json").read_text()) == result

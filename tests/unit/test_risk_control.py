@@ -50,6 +50,14 @@ def test_the_threshold_is_the_lowest_one_the_exact_binomial_test_passes(n, risk,
     assert certify_threshold(confidence, correct, risk=risk, delta=delta) == oracle(confidence, correct, risk, delta)
 
 
+def test_thresholds_above_every_confidence_answer_nothing_and_do_not_block_the_others() -> None:
+    """Real confidences rarely reach 0.99: the empty top thresholds count as untested, not as failed."""
+    confidence, correct = draw(1000, 3)
+    capped = 0.8 * confidence  # nothing at or above 0.81; the ranking, hence what can be certified, is kept
+    threshold = certify_threshold(capped, correct, risk=0.2, delta=0.1)
+    assert math.isfinite(threshold) and threshold == oracle(capped, correct, 0.2, 0.1)
+
+
 def test_the_promise_holds_over_many_calibration_draws() -> None:
     """Answers at the threshold are wrong more often than the risk in at most delta of the draws (plus slack)."""
     risk, delta, draws = 0.2, 0.1, 200
