@@ -414,6 +414,12 @@ def _speed_write(context: Context) -> Path:
         ]
         rows += [_peer_row(context, model) for model in compared]
         document.add("\n".join(rows))
+        ratios = [peers.PeerResult.model_validate_json(_speed_path(context, m, "peers").read_text()) for m in compared]
+        context.summary["speed"] = (
+            "elicit against uqlm, same server and questions, questions per second: "
+            + "; ".join(f"{r.settings['model']}: {r.ratio:.2f}× ({r.settings['questions']} questions)" for r in ratios)
+            + " (the target: 4×; [speed](docs/results/speed.md))."
+        )
     if probed := _measured(context, "probe"):
         document.add(
             "The answer probe (its layer and pooling chosen on its training rows, the built-in mix's graded answers): "
