@@ -20,12 +20,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from benchmarks import elicit as chain_speed
 from benchmarks import peers, probe_cost, serving
-from benchmarks.common import questions
+from benchmarks.common import BenchmarkResult, questions
 from elicit import defaults
 from elicit.calibration.display.sentences import verdict_sentence
 from elicit.calibration.fitting import HEAD, scored_records
@@ -283,6 +284,9 @@ def _answers(records: Sequence[EvalRecord], context: Sequence[EvalRecord]) -> An
 def _decisions_write(context: Context) -> Path:
     sizes, seed = context.sizes, context.seed
     splits = sizes.draws
+    route = context.model_runs(SMOLLM2.key) / "route-eval"
+    passes = {name: load_records(route / f"{name}.jsonl") for name in ("train", "dev", "eval")}
+    retrieved = {name: load_records(route / f"{name}-retrieval-k2.jsonl") for name in passes}
     rows = []
     for model in sizes.models:
         folder = context.model_runs(model)
@@ -293,17 +297,13 @@ def _decisions_write(context: Context) -> Path:
         if mix:
             sets.append((f"{model}: built-in mix", "default combination", [r.confidence or 0.0 for r in mix],
                          [r.correct for r in mix]))  # fmt: skip
-        route = folder / "route-eval"
         if model == SMOLLM2.key:  # the answers the agent reads: the routing run's, answered from passages
-            read = [r for name in ("train", "dev", "eval") for r in load_records(route / f"{name}-retrieval-k2.jsonl")]
+            read = [record for records in retrieved.values() for record in records]
             sets.append((f"{model}: retrieval mix, from 2 passages", "default combination",
                          [r.confidence or 0.0 for r in read], [r.correct for r in read]))  # fmt: skip
         for label, source, confidence, correct in sets:
             for risk in RISKS:
                 rows.append(validity(label, source, confidence, correct, risk=risk, splits=splits, seed=seed))
-    route = context.model_runs(SMOLLM2.key) / "route-eval"
-    passes = {name: load_records(route / f"{name}.jsonl") for name in ("train", "dev", "eval")}
-    retrieved = {name: load_records(route / f"{name}-retrieval-k2.jsonl") for name in passes}
     calibration = _answers([*passes["train"], *passes["dev"]], [*retrieved["train"], *retrieved["dev"]])
     test = _answers(passes["eval"], retrieved["eval"])
     note = (
@@ -356,6 +356,7 @@ def _routing_write(context: Context) -> Path:
 SPEED_QUESTIONS = 32
 PROBE_TRAIN = 200
 """Labelled records of the built-in mix the cost benchmark fits its probe on."""
+R = TypeVar("R", bound=BenchmarkResult)
 
 
 def _speed_path(context: Context, model: str, kind: str) -> Path:
@@ -381,6 +382,11 @@ def _speed_generate(server: ServerHandle, context: Context) -> None:
 
 def _measured(context: Context, kind: str) -> list[str]:
     return [model for model in context.sizes.models if _speed_path(context, model, kind).is_file()]
+
+
+def _speed_result(context: Context, model: str, kind: str, result: type[R]) -> R:
+    """One speed benchmark's figures for ``model``, read back from its JSON file."""
+    return result.model_validate_json(_speed_path(context, model, kind).read_text())
 
 
 def _speed_write(context: Context) -> Path:
@@ -412,9 +418,9 @@ def _speed_write(context: Context) -> Path:
             "| elicit / uqlm | measured |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        rows += [_peer_row(context, model) for model in compared]
+        ratios = [_speed_result(context, model, "peers", peers.PeerResult) for model in compared]
+        rows += [_peer_row(model, peer) for model, peer in zip(compared, ratios, strict=True)]
         document.add("\n".join(rows))
-        ratios = [peers.PeerResult.model_validate_json(_speed_path(context, m, "peers").read_text()) for m in compared]
         context.summary["speed"] = (
             "elicit against uqlm, same server and questions, questions per second: "
             + "; ".join(f"{r.settings['model']}: {r.ratio:.2f}× ({r.settings['questions']} questions)" for r in ratios)
@@ -438,8 +444,8 @@ def _speed_write(context: Context) -> Path:
 
 
 def _speed_row(context: Context, model: str) -> str:
-    served = serving.ServingResult.model_validate_json(_speed_path(context, model, "serving").read_text())
-    chain = chain_speed.ChainSpeedResult.model_validate_json(_speed_path(context, model, "chain").read_text())
+    served = _speed_result(context, model, "serving", serving.ServingResult)
+    chain = _speed_result(context, model, "chain", chain_speed.ChainSpeedResult)
     return (
         f"| {model} | {served.decode_tokens_per_second:.1f} | {served.sequential_ratio:.2f}× "
         f"| {served.concurrent_ratio:.2f}× | {chain.settings['questions']} | {chain.batched_questions_per_second:.3f} "
@@ -447,8 +453,7 @@ def _speed_row(context: Context, model: str) -> str:
     )
 
 
-def _peer_row(context: Context, model: str) -> str:
-    peer = peers.PeerResult.model_validate_json(_speed_path(context, model, "peers").read_text())
+def _peer_row(model: str, peer: peers.PeerResult) -> str:
     return (
         f"| {model} | {peer.settings['questions']} | {peer.elicit_questions_per_second:.3f} "
         f"| {len(peer.elicit_signals)} | {peer.uqlm_questions_per_second:.3f} | {', '.join(peer.uqlm_scorers)} "
@@ -457,7 +462,7 @@ def _peer_row(context: Context, model: str) -> str:
 
 
 def _probe_row(context: Context, model: str) -> str:
-    cost = probe_cost.ProbeCostResult.model_validate_json(_speed_path(context, model, "probe").read_text())
+    cost = _speed_result(context, model, "probe", probe_cost.ProbeCostResult)
     return (
         f"| {model} | {cost.settings['train']} | {cost.layer}, {cost.pooling} | {cost.settings['questions']} "
         f"| {cost.answer_seconds:.3f} s | {cost.probe_seconds:.3f} s | {cost.probe_ratio:.2f}× "
@@ -536,8 +541,8 @@ def main(argv: list[str] | None = None) -> None:
     asked = [] if args.from_files else [m for name in chosen for m in SECTIONS[name].models(context.sizes)]
     if args.models:
         allowed = {name.strip() for name in args.models.split(",")}
-        if unknown := allowed - set(context.sizes.models):
-            raise SystemExit(f"unknown models {sorted(unknown)}; choose from {', '.join(context.sizes.models)}")
+        if strangers := allowed - set(context.sizes.models):
+            raise SystemExit(f"unknown models {sorted(strangers)}; choose from {', '.join(context.sizes.models)}")
         asked = [model for model in asked if model in allowed]
     for model in dict.fromkeys(asked):
         with model_server(model, urls) as server:
