@@ -47,6 +47,7 @@ from elicit.results.fusion import (
     held_out_case,
     learning_curve,
     plot_learning_curve,
+    rule_cases,
     unfittable,
 )
 from elicit.results.routing import mix_config, routing_document
@@ -247,20 +248,33 @@ def _judged_cases(
     return cases, mix, skipped
 
 
+def _design_sets(model: str, context: Context) -> dict[str, list[EvalRecord]]:
+    """The records the head's rule is chosen on: the built-in mix and FanOutQA's train split, as far as run."""
+    runs, folder = context.sizes.fusion_runs(), context.model_runs(model)
+    found = {
+        "built-in mix": _on_file(runs["mix"], folder),
+        "FanOutQA train": fanout_split(_on_file(runs["fanout"], folder), context.seed)[0],
+    }
+    return {label: records for label, records in found.items() if records and not unfittable(records=records)}
+
+
 def _fusion_write(context: Context) -> Path:
     cases: dict[str, list[Case]] = {}
     probed: dict[str, list[Case]] = {}
     skipped: dict[str, list[str]] = {}
+    rules: dict[str, list[Case]] = {}
     curves = {}
     for model in context.sizes.models:
         cases[model], mix, skipped[model] = _judged_cases(model, context, None)
         probed[model], _, _ = _judged_cases(model, context, HiddenStateEmbeddings(model))
+        if design := _design_sets(model, context):
+            rules[model] = rule_cases(design, seed=context.seed)
         if mix and not unfittable(records=mix) and (curve := learning_curve(mix, seed=context.seed))[0]:
             curves[model] = curve
     drawn = {model: points for model, (points, _) in curves.items()}
     figure = plot_learning_curve(drawn, context.docs / "learning-curve.png") if drawn else None
     document, tallies = fusion_document(
-        cases, probed, curves, figure, context.origin(), seed=context.seed, skipped=skipped
+        cases, probed, curves, figure, context.origin(), seed=context.seed, skipped=skipped, rules=rules
     )
     context.summary["fusion"] = (
         "The fusion head out of sample: " + "; ".join(tallies) + " ([fusion](docs/results/fusion.md))."

@@ -232,6 +232,15 @@ def fit_baselines(
     return fitted
 
 
+def best_ranking(signals: Sequence[Signals], y: NDArray[np.bool_], features: Sequence[str] | None = None) -> str:
+    """The feature whose values (mean-imputed where missing) rank these answers best by AUROC."""
+    names = present_features(signals, features)
+    values = feature_matrix(signals, names)
+    imputed = np.where(np.isnan(values), np.nanmean(values, axis=0), values)
+    aurocs = [roc_auc_score(y, column) for column in imputed.T]
+    return names[int(np.argmax(aurocs))]
+
+
 class BestSingle:
     """The rival a fusion head must beat: the feature that ranks the training answers best, Platt-mapped.
 
@@ -242,11 +251,7 @@ class BestSingle:
     def fit(self, signals: Sequence[Signals], labels: Sequence[bool]) -> Self:
         """Choose the feature on these rows and fit its Platt map; returns self."""
         y = check_labels(len(signals), labels)
-        names = present_features(signals)
-        values = feature_matrix(signals, names)
-        imputed = np.where(np.isnan(values), np.nanmean(values, axis=0), values)
-        aurocs = [roc_auc_score(y, column) for column in imputed.T]
-        self.feature_ = names[int(np.argmax(aurocs))]
+        self.feature_ = best_ranking(signals, y)
         self.calibrator_ = PlattScaling(self.feature_).fit(signals, labels)
         return self
 

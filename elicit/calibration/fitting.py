@@ -28,7 +28,7 @@ from sklearn.base import clone
 
 from elicit.calibration.calibrators import BestSingle, Calibrator, fit_baselines
 from elicit.calibration.features import signal_matrix
-from elicit.calibration.head import FUSED, FusionHead, Rule
+from elicit.calibration.head import DEFAULT_RULE, FUSED, FusionHead, Rule
 from elicit.calibration.head_file import provenance_for
 from elicit.calibration.labels import require_per_class
 from elicit.calibration.stats import cross_fit_folds
@@ -115,7 +115,7 @@ def cross_fit(
     *,
     source: str | None = None,
     nonnegative: bool = True,
-    rule: Rule = "one-se",
+    rule: Rule = DEFAULT_RULE,
     white_box: HiddenStateEmbeddings | None = None,
 ) -> CrossFit:
     """Out-of-fold predictions of the head, the fused model, the best single feature and every

@@ -12,16 +12,26 @@ on the training rows alone, by one inner stratified cross-validation:
 2. that candidate competes with every single feature under a Platt or an isotonic map,
    all scored by their cross-validated Brier score on the same rows;
 3. the choice between them follows a rule (``FusionHead(rule=...)``). With forty
-   candidates and a few hundred rows the lowest Brier score is partly luck, so neither rule
-   takes it outright; both weigh a single feature against the fused model (under its better
-   map) by one standard error of their paired per-question Brier difference:
+   candidates and a few hundred rows the lowest Brier score is partly luck, so no rule
+   takes it outright; the two selecting rules weigh a single feature against the fused
+   model (under its better map) by one standard error of their paired per-question Brier
+   difference, and the third shrinks instead of selecting:
 
-   - ``one-se`` (the default), the textbook one-standard-error rule: the simplest candidate
+   - ``one-se``, the textbook one-standard-error rule: the simplest candidate
      within one standard error of the best. A single feature is simpler than the fused model,
      so the fused model is kept only when it beats every single feature by more than one
      standard error; otherwise the best single feature within that error is chosen.
    - ``fused-unless-beaten``: the fused model is kept unless a single feature beats it by
      more than one standard error (the rule leans toward the complex candidate).
+   - ``shrunk`` (the default) makes no choice between candidates. Its fused model leaves
+     the feature that ranks the training answers best unpenalized (see
+     :mod:`elicit.calibration.linear`), so the L2 penalty, chosen by cross-validation,
+     pulls it toward that one feature's logistic regression instead of toward a constant:
+     the rival every head is judged against is nested in it, and the other features enter
+     only as far as held-out log loss pays for them. A selecting rule can pick a single
+     feature, or the fused model, on noise when labels are few; this one degrades toward
+     the rival instead. Its map is the better of Platt and isotonic. The fusion results
+     compare the three rules, cross-fitted on the design sets they were chosen on.
 
    The head is the chosen candidate refit on all rows; every candidate's scores, with its
    paired difference to the fused one, stay in the head.
@@ -41,7 +51,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from elicit.calibration.calibrators import MAP_KINDS, ScoreMap, check_labels, present_features
+from elicit.calibration.calibrators import MAP_KINDS, ScoreMap, best_ranking, check_labels, present_features
 from elicit.calibration.features import feature_matrix
 from elicit.calibration.head_file import Candidate, FusionFileError, HeadFile, HeadProvenance, id_digest
 from elicit.calibration.linear import LinearModel, inner_folds
@@ -50,8 +60,10 @@ from elicit.types import RunSetup, Signals
 FUSED = "fused"
 """The name of the fused (logistic) candidate; single-feature candidates are named by feature."""
 
-Rule = Literal["one-se", "fused-unless-beaten"]
-RULES: tuple[str, ...] = get_args(Rule)
+Rule = Literal["one-se", "fused-unless-beaten", "shrunk"]
+RULES: tuple[Rule, ...] = get_args(Rule)
+DEFAULT_RULE: Rule = "shrunk"
+"""The rule every entry point fits with unless told otherwise (the fusion results compare them)."""
 
 
 class HeadMismatch(ValueError):
@@ -79,7 +91,7 @@ class FusionHead(BaseEstimator):  # type: ignore[misc]
         *,
         select: bool = True,
         nonnegative: bool = True,
-        rule: Rule = "one-se",
+        rule: Rule = DEFAULT_RULE,
         seed: int = 0,
     ) -> None:
         self.features = features
@@ -90,13 +102,14 @@ class FusionHead(BaseEstimator):  # type: ignore[misc]
 
     def fit(self, signals: Sequence[Signals], labels: Sequence[bool]) -> Self:
         """Fit on labelled questions (label = the answer was correct), choosing as the module says."""
-        selection = Selection.run(
-            signals, labels, None if self.features is None else list(self.features), nonnegative=self.nonnegative,
-            seed=self.seed,
-        )  # fmt: skip
         if self.rule not in RULES:
             raise ValueError(f"rule must be one of {', '.join(RULES)}, got {self.rule!r}")
-        self._adopt(selection, selection.choose(self.rule) if self.select else selection.best(FUSED))
+        selection = Selection.run(
+            signals, labels, None if self.features is None else list(self.features), nonnegative=self.nonnegative,
+            seed=self.seed, shrink=self.rule == "shrunk",
+        )  # fmt: skip
+        chosen = selection.choose(self.rule) if self.select and self.rule != "shrunk" else selection.best(FUSED)
+        self._adopt(selection, chosen)
         self.provenance_: HeadProvenance | None = None
         return self
 
@@ -128,9 +141,13 @@ class FusionHead(BaseEstimator):  # type: ignore[misc]
 
     @property
     def choice(self) -> str:
-        """What the head is, e.g. ``fused+platt`` or ``answer_prob+isotonic``."""
+        """What the head is, e.g. ``fused+platt``, ``fused toward cocoa+platt`` (shrunk toward one
+        feature) or ``answer_prob+isotonic``."""
         self._check_fitted()
-        return f"{FUSED if self.linear_ is not None else self.feature_}+{self.output_.kind}"
+        if self.linear_ is None:
+            return f"{self.feature_}+{self.output_.kind}"
+        toward = "" if self.linear_.free is None else f" toward {self.linear_.free}"
+        return f"{FUSED}{toward}+{self.output_.kind}"
 
     @property
     def features_(self) -> tuple[str, ...]:
@@ -229,8 +246,9 @@ class FusionHead(BaseEstimator):  # type: ignore[misc]
 class Selection:
     """Every candidate's inner cross-validated scores on one training set, so that any can be adopted.
 
-    The fused model is fitted on all rows (``C`` searched there); its candidate score is the
-    out-of-fold log-odds of refits at that ``C``. A single feature's score is its value
+    The fused model is fitted on all rows (``C`` searched there; with ``shrink``, toward the
+    best-ranking feature, left unpenalized); its candidate score is the out-of-fold log-odds
+    of refits at that ``C``. A single feature's score is its value
     (mean-imputed). An adopted candidate's map is fitted on those scores, for the fused
     model on its out-of-fold log-odds (as scikit-learn's ``CalibratedClassifierCV`` does).
     """
@@ -250,13 +268,15 @@ class Selection:
         *,
         nonnegative: bool = True,
         seed: int = 0,
+        shrink: bool = False,
     ) -> Selection:
         """Score the fused model and every feature, each under every map, on the same inner folds."""
         y = check_labels(len(signals), labels)
         names = present_features(signals, features)
         splitter = StratifiedKFold(n_splits=inner_folds(y), shuffle=True, random_state=seed)
         folds = list(splitter.split(np.zeros(len(y)), y))
-        linear = LinearModel.fit(signals, y, names, nonnegative=nonnegative, seed=seed)
+        free = best_ranking(signals, y, names) if shrink else None
+        linear = LinearModel.fit(signals, y, names, nonnegative=nonnegative, seed=seed, free=free)
         out_of_fold = np.empty(len(y))
         for train, test in folds:
             model = linear.refit([signals[i] for i in train], y[train])

@@ -7,6 +7,10 @@ non-negative: all features point the same way (higher = more confident), so a ne
 weight can only be collinearity, which does not carry over to new questions. (The default
 was chosen by cross-fitting on the training split of a set never tuned on; the README gives
 the comparison.)
+
+One feature may be left ``free`` (barely penalized): L2 then shrinks the fit toward a
+logistic regression on that feature alone rather than toward a constant, so where the
+other features add nothing the cross-validated ``C`` leaves the single feature's model.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ class LinearModel(BaseModel):
     intercept: float
     c: float
     nonnegative: bool = False
+    free: str | None = None
+    """The feature left unpenalized, if any."""
 
     @property
     def probe(self) -> LogisticProbe:
@@ -81,22 +87,31 @@ class LinearModel(BaseModel):
 
     @classmethod
     def fit(
-        cls, signals: Sequence[Signals], y: NDArray[np.bool_], features: Sequence[str], *, nonnegative: bool, seed: int
+        cls,
+        signals: Sequence[Signals],
+        y: NDArray[np.bool_],
+        features: Sequence[str],
+        *,
+        nonnegative: bool,
+        seed: int,
+        free: str | None = None,
     ) -> LinearModel:
         """Fit with ``C`` chosen by inner cross-validation on log loss.
 
         With ``nonnegative``, features whose weight comes out negative are dropped and the
         rest refit until every feature weight is >= 0 (indicators stay free to be negative).
-        If every remaining weight is negative there is nothing sensible to keep, so that fit
-        is returned as it is, marked ``nonnegative=False`` so the file does not claim otherwise.
+        The ``free`` feature is never dropped. If nothing else is left to drop, that fit is
+        returned as it is, marked ``nonnegative=False`` when a weight is still negative, so
+        the file does not claim otherwise.
         """
         kept = list(features)
         while True:
-            model = cls._fit_once(signals, y, kept, seed)
+            model = cls._fit_once(signals, y, kept, seed, free=free)
             negative = [name for name, w in zip(model.features, model.coef, strict=False) if w < 0]
-            if not nonnegative or not negative or len(negative) == len(kept):
+            droppable = [name for name in negative if name != free]
+            if not nonnegative or not droppable or len(droppable) == len(kept):
                 return model.model_copy(update={"nonnegative": nonnegative and not negative})
-            kept = [name for name in kept if name not in negative]
+            kept = [name for name in kept if name not in droppable]
 
     def refit(self, signals: Sequence[Signals], y: NDArray[np.bool_]) -> LinearModel:
         """The same features at the same ``C``, fitted on other rows (no new search).
@@ -104,11 +119,19 @@ class LinearModel(BaseModel):
         Out-of-fold outputs for choosing among candidates need one fit per fold; searching
         ``C`` again inside each would multiply the cost by the grid for little gain.
         """
-        return self._fit_once(signals, y, self.features, 0, self.c).model_copy(update={"nonnegative": self.nonnegative})
+        refitted = self._fit_once(signals, y, self.features, 0, self.c, free=self.free)
+        return refitted.model_copy(update={"nonnegative": self.nonnegative})
 
     @classmethod
     def _fit_once(
-        cls, signals: Sequence[Signals], y: NDArray[np.bool_], features: list[str], seed: int, c: float | None = None
+        cls,
+        signals: Sequence[Signals],
+        y: NDArray[np.bool_],
+        features: list[str],
+        seed: int,
+        c: float | None = None,
+        *,
+        free: str | None = None,
     ) -> LinearModel:
         values = feature_matrix(signals, features)
         observed = ~np.isnan(values)
@@ -123,14 +146,15 @@ class LinearModel(BaseModel):
                 patterns.setdefault(column.tobytes(), []).append(name)
         indicators = list(patterns.values())
         design = _design(signals, features, means.tolist(), indicators)
+        columns = [features.index(free)] if free is not None else []
         probe = (
-            LogisticProbe.fit(design, y, folds=inner_folds(y), seed=seed, cs=C_GRID)
+            LogisticProbe.fit(design, y, folds=inner_folds(y), seed=seed, cs=C_GRID, free=columns)
             if c is None
-            else LogisticProbe.fit_at(design, y, c)
+            else LogisticProbe.fit_at(design, y, c, free=columns)
         )
         return cls(
             features=list(features), means=means.tolist(), indicators=indicators, scaler_mean=probe.mean,
-            scaler_scale=probe.scale, coef=probe.coef, intercept=probe.intercept, c=probe.C,
+            scaler_scale=probe.scale, coef=probe.coef, intercept=probe.intercept, c=probe.C, free=free,
         )  # fmt: skip
 
 

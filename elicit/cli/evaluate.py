@@ -14,7 +14,7 @@ from elicit import defaults
 from elicit.calibration.display.report_files import write_report
 from elicit.calibration.display.terminal import print_table
 from elicit.calibration.fitting import HEAD, dataset_of, raw_scores, scored_records
-from elicit.calibration.head import RULES, FusionHead, Rule
+from elicit.calibration.head import DEFAULT_RULE, RULES, FusionHead, Rule
 from elicit.calibration.report import build_report
 from elicit.calibration.rows import INTERVAL_NOTE
 from elicit.chains import served_chain
@@ -178,8 +178,12 @@ def fit_command(
         bool, typer.Option(help="Keep the fused model's feature weights >= 0 (--no-nonnegative: signed weights).")
     ] = True,
     rule: Annotated[
-        str, typer.Option(help=f"How the head chooses between the fused model and one feature: {', '.join(RULES)}.")
-    ] = "one-se",
+        str,
+        typer.Option(
+            help=f"How the head is fitted ({', '.join(RULES)}): shrunk toward the best-ranking signal, or a choice "
+            "between the fused model and one signal."
+        ),
+    ] = DEFAULT_RULE,
 ) -> None:
     """Fit the fusion head and baselines by cross-fitting, compare every method out of sample, save the head."""
     try:

@@ -17,7 +17,7 @@ from elicit.calibration.display.report_files import write_report
 from elicit.calibration.display.sentences import verdict_sentence
 from elicit.calibration.display.terminal import print_table
 from elicit.calibration.fitting import BEST_SINGLE, HEAD, CrossFit, cross_fit
-from elicit.calibration.head import Rule
+from elicit.calibration.head import DEFAULT_RULE, Rule
 from elicit.calibration.report import Report, cross_fit_report
 from elicit.types import EvalRecord
 
@@ -36,7 +36,7 @@ class FitResult:
 
 def fit_to_folder(
     records: Sequence[EvalRecord], out_dir: Path, *, title: str, folds: int = defaults.FOLDS, seed: int = defaults.SEED,
-    source: str | None = None, nonnegative: bool = True, rule: Rule = "one-se",
+    source: str | None = None, nonnegative: bool = True, rule: Rule = DEFAULT_RULE,
 ) -> FitResult:  # fmt: skip
     """Cross-fit ``records``, save the head refit on all of them and the report, in ``out_dir``."""
     fit = cross_fit(records, k=folds, seed=seed, source=source, nonnegative=nonnegative, rule=rule)

@@ -3,7 +3,9 @@
 Each case fits the head and its rival (the single signal with the best training AUROC,
 Platt-mapped on the same rows) on training records only, then scores other records:
 a BIG-bench task's test split after fitting on its train split, FanOutQA's dev and test
-splits after fitting on its train split, or the built-in mix cross-fitted. The learning
+splits after fitting on its train split, or the built-in mix cross-fitted. The head's rule
+is compared with the others on design sets only (the built-in mix and FanOutQA's train
+split, each cross-fitted), the evidence the default was chosen on. The learning
 curve fits both on seeded subsamples of growing size of one pool and judges every fit on
 the same held-out split, so the only thing that changes along the curve is how many
 labelled questions the fit had.
@@ -23,6 +25,7 @@ from numpy.typing import NDArray
 from elicit import defaults
 from elicit.calibration import metrics
 from elicit.calibration.fitting import BEST_SINGLE, HEAD, cross_fit
+from elicit.calibration.head import DEFAULT_RULE, RULES, Rule
 from elicit.calibration.stats import bootstrap_intervals, percentile_interval
 from elicit.calibration.verdicts import Verdict, verdicts
 from elicit.datasets import split_of
@@ -79,15 +82,24 @@ def held_out_case(
 
 def cross_fit_case(
     label: str, records: Sequence[EvalRecord], *, seed: int = defaults.SEED,
-    white_box: HiddenStateEmbeddings | None = None,
+    white_box: HiddenStateEmbeddings | None = None, rule: Rule = DEFAULT_RULE,
 ) -> Case:  # fmt: skip
     """Every question judged by a head and a rival fitted on the other folds."""
-    fit = cross_fit(records, k=defaults.FOLDS, seed=seed, white_box=white_box)
+    fit = cross_fit(records, k=defaults.FOLDS, seed=seed, white_box=white_box, rule=rule)
     return Case(
         label=label, design=f"cross-fitted, {defaults.FOLDS} folds, {len(fit.records)} questions",
         correct=fit.correct, scores={name: fit.scores[name] for name in (HEAD, BEST_SINGLE)},
         head_choice=_tally(fit.head_choices), rival_choice=_tally(fit.best_single_choices),
     )  # fmt: skip
+
+
+def rule_cases(design: Mapping[str, Sequence[EvalRecord]], *, seed: int = defaults.SEED) -> list[Case]:
+    """Every rule cross-fitted on every design set, labelled ``set, rule``: what the default rests on."""
+    return [
+        cross_fit_case(f"{label}, {rule}", records, seed=seed, rule=rule)
+        for label, records in design.items()
+        for rule in RULES
+    ]
 
 
 def _tally(choices: Sequence[str]) -> str:
@@ -250,7 +262,7 @@ def curve_table(points: Sequence[CurvePoint], n_test: int) -> str:
 def fusion_document(
     cases: Mapping[str, Sequence[Case]], probed: Mapping[str, Sequence[Case]],
     curves: Mapping[str, tuple[Sequence[CurvePoint], int]], figure: Path | None, origin: Provenance, *, seed: int,
-    skipped: Mapping[str, Sequence[str]] | None = None,
+    skipped: Mapping[str, Sequence[str]] | None = None, rules: Mapping[str, Sequence[Case]] | None = None,
 ) -> tuple[Document, list[str]]:  # fmt: skip
     """The fusion document and each model's one-line tally (for the README)."""
     document = Document("The fusion head out of sample", origin)
@@ -279,6 +291,16 @@ def fusion_document(
                 table,
                 tally.sentence(f"{model} with the probe") + ".",
             )
+    if rules:
+        document.add(
+            "## How the head's rule was chosen",
+            f"Each rule the head can follow ({', '.join(RULES)}; see `elicit.calibration.head`), cross-fitted "
+            f"({defaults.FOLDS} folds) on the design sets only: the built-in mix and FanOutQA's train split. The "
+            f"default, {DEFAULT_RULE}, was chosen on these rows, so the built-in mix rows above are not "
+            "independent of that choice; FanOutQA's dev and test splits and every BIG-bench set are.",
+        )
+        for model, model_cases in rules.items():
+            document.add(f"### {model}, design sets", case_table(model_cases, seed=seed)[0])
     if curves:
         document.add(
             "## How many labelled questions fitting needs",

@@ -22,7 +22,7 @@ from elicit.types import Signals
 @pytest.fixture(scope="module")
 def head(train) -> FusionHead:
     """The fused model with signed weights, so that every feature stays in it."""
-    return FusionHead(select=False, nonnegative=False).fit(*train)
+    return FusionHead(select=False, nonnegative=False, rule="one-se").fit(*train)
 
 
 def test_fused_head_reads_observed_features_and_one_indicator_per_missing_pattern(head: FusionHead) -> None:
@@ -90,7 +90,7 @@ def test_head_keeps_the_single_signal_when_the_rest_is_noise(train, test_set) ->
     best, so it keeps agreement alone; the rule that keeps the fused model unless a single
     feature beats it clearly keeps the fused one. Either must be as good on new questions.
     """
-    chosen = FusionHead(nonnegative=False).fit(*train)
+    chosen = FusionHead(nonnegative=False, rule="one-se").fit(*train)
     assert chosen.feature_ == "agreement"
     fused = FusionHead(nonnegative=False, rule="fused-unless-beaten").fit(*train)
     best_single = min((c for c in fused.candidates_ if c.name != FUSED), key=lambda c: c.brier)
@@ -99,8 +99,25 @@ def test_head_keeps_the_single_signal_when_the_rest_is_noise(train, test_set) ->
     single_brier = brier_score_loss(test_set[1], single.predict(test_set[0]))
     for fitted in (chosen, fused, FusionHead().fit(*train)):
         assert brier_score_loss(test_set[1], fitted.predict(test_set[0])) <= single_brier + 0.01
-    with pytest.raises(ValueError, match="rule must be one of one-se, fused-unless-beaten"):
+    with pytest.raises(ValueError, match="rule must be one of one-se, fused-unless-beaten, shrunk"):
         FusionHead(rule="largest").fit(*train)  # type: ignore[arg-type]
+
+
+def test_the_shrunk_head_nests_the_best_ranking_signal(train, test_set) -> None:
+    """Shrunk toward its best-ranking feature, the head needs held-out evidence for every other one.
+
+    Agreement alone generates the labels: the shrunk fit leaves it unpenalized, keeps the
+    others near zero, and ranks new questions as agreement does."""
+    shrunk = FusionHead(rule="shrunk").fit(*train)
+    assert shrunk.linear_ is not None and shrunk.linear_.free == "agreement"
+    assert shrunk.choice.startswith(f"{FUSED} toward agreement+")
+    weights = dict(zip(shrunk.linear_.features, shrunk.linear_.coef, strict=False))
+    assert weights["agreement"] > 5 * max(abs(w) for name, w in weights.items() if name != "agreement")
+    agreement = feature_matrix(test_set[0], ["agreement"])[:, 0]
+    head_auroc = roc_auc_score(test_set[1], shrunk.predict(test_set[0]))
+    assert head_auroc >= roc_auc_score(test_set[1], agreement) - 0.01
+    complementary = FusionHead(rule="shrunk").fit(*two_informative(600, 0))
+    assert complementary.linear_ is not None and min(complementary.linear_.coef[:2]) > 0.5
 
 
 def test_any_candidate_can_be_adopted_from_one_fit(train, tmp_path: Path) -> None:

@@ -70,3 +70,17 @@ def test_bad_states_and_inputs_are_named():
             LogisticProbe.model_validate({**good, **change})
     with pytest.raises(ValueError, match=r"x must have 2 columns \(the probe's features\), got shape \(3, 3\)"):
         LogisticProbe.model_validate(good).predict(np.zeros((3, 3)))
+
+
+def test_a_free_column_keeps_its_weight_when_the_others_are_shrunk_away():
+    """At the grid's smallest C, L2 leaves only the free column: that column's own logistic regression."""
+    x, y = _data()
+    shrunk = LogisticProbe.fit_at(x, y, min(C_GRID), free=[0])
+    alone = make_pipeline(StandardScaler(), LogisticRegression(C=1e6, max_iter=MAX_ITER)).fit(x[:, :1], y)
+    assert max(abs(w) for w in shrunk.coef[1:]) < 0.1 * shrunk.coef[0]
+    assert shrunk.coef[0] == pytest.approx(alone[-1].coef_[0][0], rel=0.02)
+    penalized = LogisticProbe.fit_at(x, y, min(C_GRID))
+    assert penalized.coef[0] < 0.05 * shrunk.coef[0]
+    wide = LogisticProbe.fit_at(x, y, 1e6, free=[0])
+    unpenalized = LogisticProbe.fit_at(x, y, 1e6)
+    np.testing.assert_allclose(wide.decision(x), unpenalized.decision(x), atol=0.01)

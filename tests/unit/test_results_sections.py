@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 from elicit.calibration.fitting import BEST_SINGLE, HEAD
+from elicit.calibration.head import RULES
 from elicit.datasets import split_of
 from elicit.results.decisions import Answers, agent_policies, oracle_share, validity
-from elicit.results.fusion import case_table, fanout_split, held_out_case, learning_curve
+from elicit.results.document import provenance
+from elicit.results.fusion import case_table, fanout_split, fusion_document, held_out_case, learning_curve, rule_cases
 from elicit.results.xiong import findings, task_table
 from elicit.types import EvalRecord, Sample
 from tests.unit.test_fitting import synthetic_records
@@ -79,6 +81,17 @@ def test_a_held_out_case_is_tabled_with_both_methods_and_their_paired_difference
     row = table.splitlines()[2]
     assert row.startswith("| synthetic | fitted on 300, judged on 100 others |")
     assert tally.cases == 1 and tally.auroc_met + tally.brier_met >= 0 and row.count("[") == 6
+
+
+def test_every_rule_is_cross_fitted_on_every_design_set_and_documented_as_design() -> None:
+    records = synthetic_records(300)
+    cases = rule_cases({"first": records[:150], "second": records[150:]})
+    assert [case.label for case in cases] == [f"{name}, {rule}" for name in ("first", "second") for rule in RULES]
+    assert all(case.correct.size == 150 and set(case.scores) == {HEAD, BEST_SINGLE} for case in cases)
+    document, _ = fusion_document({}, {}, {}, None, provenance("test", 0), seed=0, rules={"model": cases})
+    text = document.render()
+    assert "How the head's rule was chosen" in text and "not independent of that choice" in text
+    assert text.count("| first, ") == len(RULES)
 
 
 def test_the_learning_curve_judges_every_fit_on_the_same_test_split() -> None:
