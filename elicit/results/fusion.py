@@ -264,7 +264,7 @@ def fusion_document(
     curves: Mapping[str, tuple[Sequence[CurvePoint], int]], figure: Path | None, origin: Provenance, *, seed: int,
     skipped: Mapping[str, Sequence[str]] | None = None, rules: Mapping[str, Sequence[Case]] | None = None,
 ) -> tuple[Document, list[str]]:  # fmt: skip
-    """The fusion document and each model's one-line tally (for the README)."""
+    """The fusion document and each model's one-line tallies, without and with the probe (for the README)."""
     document = Document("The fusion head out of sample", origin)
     document.add(
         "Every number here is out of sample: the head's whole choice (features, C, the rule that picks it) and "
@@ -291,6 +291,7 @@ def fusion_document(
                 table,
                 tally.sentence(f"{model} with the probe") + ".",
             )
+            tallies.append(tally.sentence(f"{model} with the probe"))
     if rules:
         document.add(
             "## How the head's rule was chosen",
